@@ -1,0 +1,1 @@
+"""The edge: aiohttp app, WeChat adapters, command line."""

@@ -1,0 +1,146 @@
+"""The aiohttp app: the Official Account callback in front of the conversation."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+
+from bot import wechat
+from bot.config import Config
+from handlers.inbound import Inbound
+
+logger = logging.getLogger(__name__)
+
+HEALTH_PATH = "/healthz"
+
+
+class Conversation(Protocol):
+    """What the app needs of the conversation: a fast, synchronous answer."""
+
+    def handle(self, inbound: Inbound) -> str | None: ...
+
+    def close(self) -> None: ...
+
+
+CONFIG = web.AppKey("config", Config)
+CONVERSATION = web.AppKey("conversation", Conversation)
+
+
+def create_app(config: Config, conversation: Conversation) -> web.Application:
+    """The callback app; `conversation.close()` runs when the app is cleaned up."""
+    app = web.Application(client_max_size=config.server.max_body_bytes)
+    app[CONFIG] = config
+    app[CONVERSATION] = conversation
+    app.router.add_get(config.server.path, _verify)
+    app.router.add_post(config.server.path, _receive)
+    app.router.add_get(HEALTH_PATH, _health)
+    app.on_cleanup.append(_close_conversation)
+    return app
+
+
+@contextlib.asynccontextmanager
+async def serving(config: Config, conversation: Conversation) -> AsyncIterator[str]:
+    """Serve on `config.server.host`/`port` (0: any free port); yield the base URL."""
+    runner = web.AppRunner(
+        create_app(config, conversation), access_log_class=_AccessLogger
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, config.server.host, config.server.port)
+        await site.start()
+        yield _base_url(runner.addresses[0])
+    finally:
+        await runner.cleanup()
+
+
+async def run_server(
+    config: Config,
+    conversation: Conversation,
+    *,
+    on_ready: Callable[[str], None] | None = None,
+) -> None:
+    """Serve until cancelled (Ctrl-C under asyncio.run); `on_ready` gets the base URL."""
+    async with serving(config, conversation) as base_url:
+        if on_ready is not None:
+            on_ready(base_url)
+        await asyncio.Event().wait()
+
+
+async def _verify(request: web.Request) -> web.Response:
+    try:
+        echostr = wechat.verify_url(request.app[CONFIG], request.query)
+    except wechat.Rejected as exc:
+        logger.warning("refused a verification: %s", exc.reason)
+        return web.Response(status=exc.status, text=exc.reason)
+    return web.Response(text=echostr)
+
+
+async def _receive(request: web.Request) -> web.Response:
+    config = request.app[CONFIG]
+    # Beyond client_max_size this raises 413 before the body is all read.
+    body = await request.read()
+    try:
+        delivery = wechat.decode_post(config, request.query, body)
+    except wechat.Rejected as exc:
+        logger.warning("refused a delivery: %s (%s)", exc.reason, exc.status)
+        return web.Response(status=exc.status, text=exc.reason)
+    except wechat.Unreadable as exc:
+        logger.warning("acknowledged an unreadable message: %s", exc)
+        return _success()
+
+    inbound = delivery.inbound
+    logger.info("received a %s message", inbound.kind)
+    logger.debug("message %s from %s", inbound.key, inbound.user)
+    # Handled in the event loop: duplicate deliveries then run one after another.
+    answer = _answer(request.app[CONVERSATION], inbound)
+    reply = wechat.encode_reply(config, delivery, answer)
+    if reply == wechat.SUCCESS:
+        return _success()
+    return web.Response(body=reply, content_type="application/xml", charset="utf-8")
+
+
+def _answer(conversation: Conversation, inbound: Inbound) -> str | None:
+    try:
+        return conversation.handle(inbound)
+    except Exception:
+        # An error page would make WeChat tell the user the account is broken.
+        logger.exception("conversation failed on a %s message", inbound.kind)
+        return None
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.Response(text="ok")
+
+
+async def _close_conversation(app: web.Application) -> None:
+    app[CONVERSATION].close()
+
+
+def _success() -> web.Response:
+    return web.Response(body=wechat.SUCCESS, content_type="text/plain")
+
+
+def _base_url(address: tuple) -> str:
+    host, port = address[0], address[1]
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+class _AccessLogger(AbstractAccessLogger):
+    """Method, path and status only: the query string carries the user's OpenID."""
+
+    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float):
+        self.logger.info(
+            "%s %s %s %.3fs", request.method, request.path, response.status, time
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.logger.isEnabledFor(logging.INFO)

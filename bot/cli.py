@@ -1,0 +1,129 @@
+"""Command line: serve, chat, send, standards."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import ConfigError, load_config
+from scoring.standard import StandardError
+
+logger = logging.getLogger(__name__)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.run(args)
+    except ConfigError as exc:
+        print(f"配置错误 / config error: {exc}", file=sys.stderr)
+        return 2
+    except StandardError as exc:
+        print(f"standard error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="学时助手")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the WeChat webhook server")
+    serve.add_argument("--config", type=Path)
+    serve.set_defaults(run=_serve)
+
+    chat = commands.add_parser("chat", help="chat locally as one teacher")
+    chat.add_argument("--config", type=Path)
+    chat.add_argument("--json", action="store_true", help="one message per line in, JSON out")
+    chat.add_argument("--user", default="本地教师", help="the teacher's name in the simulator")
+    chat.add_argument("--standard", help="standard id, e.g. capped-50 or annual-80")
+    chat.add_argument("--db", type=Path, help="SQLite file (default: from config)")
+    chat.set_defaults(run=_chat)
+
+    send = commands.add_parser("send", help="send a signed message to a running server")
+    send.add_argument("rest", nargs=argparse.REMAINDER)
+    send.set_defaults(run=_send)
+
+    standards = commands.add_parser("standards", help="check or show standard files")
+    which = standards.add_subparsers(dest="action", required=True)
+    check = which.add_parser("check", help="check a standard file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(run=_standards_check)
+    show = which.add_parser("show", help="print a standard as a table")
+    show.add_argument("id")
+    show.add_argument("--config", type=Path)
+    show.set_defaults(run=_standards_show)
+    return parser
+
+
+def _serve(args) -> int:
+    from bot.app import run_server
+    from bot.runtime import build_conversation
+
+    config = load_config(args.config)
+    conversation = build_conversation(config)
+    wechat, server = config.wechat, config.server
+    print(f"学时助手 listening on http://{server.host}:{server.port}{server.path}")
+    print(f"  mode={wechat.mode} standard={config.scoring.standard} "
+          f"database={config.storage.database}")  # fmt: skip
+    if config.dev_token:
+        print(f"  development token: {wechat.token}  (set [wechat] token for production)")
+    try:
+        asyncio.run(run_server(config, conversation))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _chat(args) -> int:
+    from bot import chat
+    from bot.runtime import build_conversation
+
+    config = load_config(args.config)
+    if args.db:
+        config = replace(config, storage=replace(config.storage, database=args.db))
+    conversation = build_conversation(config, args.standard)
+    if args.standard:
+        conversation.use_standard(chat.CHANNEL, args.user, args.standard)
+    return chat.main(conversation, args.user, args.json)
+
+
+def _send(args) -> int:
+    from bot.wechat_sim import send_main
+
+    return send_main(args.rest)
+
+
+def _standards_check(args) -> int:
+    from scoring.standard import load_standard
+
+    try:
+        standard = load_standard(args.file)
+    except StandardError as exc:
+        print(f"{exc.source}: {len(exc.problems)} problem(s)")
+        for problem in exc.problems:
+            print(f"  - {problem}")
+        return 1
+    print(f"{args.file}: ok — {standard.id} {standard.version}, {len(standard.items)} items")
+    return 0
+
+
+def _standards_show(args) -> int:
+    from handlers.replies import Replies
+    from scoring.standard import load_standards
+
+    config = load_config(args.config)
+    standards = load_standards(config.scoring.standards_dir)
+    if args.id not in standards:
+        print(f"unknown standard {args.id!r}; known: {', '.join(sorted(standards))}")
+        return 1
+    print(Replies().render("standard_table", standard=standards[args.id]))
+    return 0

@@ -1,0 +1,1 @@
+"""The conversation: one module per intent, found through a table in `dispatch`."""

@@ -1,0 +1,26 @@
+"""What a handler needs to answer one message."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from handlers.inbound import Inbound
+from handlers.replies import Replies
+from scoring.parser import Parser
+from scoring.standard import Standard
+from storage.store import Person, Store
+
+
+@dataclass(frozen=True)
+class Context:
+    inbound: Inbound
+    person: Person
+    standard: Standard
+    parser: Parser
+    store: Store
+    replies: Replies
+    today: date  # China time
+
+    def render(self, name: str, **values) -> str:
+        return self.replies.render(name, standard=self.standard, **values)

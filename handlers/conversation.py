@@ -1,0 +1,136 @@
+"""The conversation: finds the intent of a message in a table and answers it.
+
+The same object serves the Official Account, the local simulator and tests;
+it knows nothing of HTTP or WeChat.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from handlers import claim, help, media, query
+from handlers.context import Context
+from handlers.inbound import EVENT, FILE, IMAGE, TEXT, VOICE, Inbound
+from handlers.progress import progress_of
+from handlers.replies import Replies
+from scoring.parser import Parser, normalize
+from scoring.standard import Standard
+from storage.store import Store
+
+logger = logging.getLogger(__name__)
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+# Commands by the words teachers use for them; anything else is read as a claim.
+COMMANDS: dict[str, Callable[[Context], str]] = {}
+_COMMAND_WORDS = {
+    help.handle: ("帮助", "help", "?", "怎么用", "怎么写", "使用说明", "说明", "菜单",
+                  "能记什么", "记什么", "有哪些项目", "项目", "标准"),
+    query.handle: ("查询", "查", "进度", "统计", "我的学时", "学时", "查学时", "查询学时",
+                   "查看", "合计", "总计", "汇总", "还差多少", "差多少", "查进度",
+                   "查询进度", "我的进度", "看看进度", "看进度"),
+}  # fmt: skip
+for _handler, _words in _COMMAND_WORDS.items():
+    for _word in _words:
+        COMMANDS[_word] = _handler
+
+# Events that want a visible answer; the rest are acknowledged silently.
+EVENTS: dict[str, Callable[[Context], str]] = {
+    "subscribe": media.welcome,
+    "click": help.handle,
+}
+_FILLER_RE = re.compile(r"[\s,.;:!?，。；：！？、~～]+|一下|吧|呢|啊")
+
+
+def command_of(text: str) -> Callable[[Context], str] | None:
+    """The command a short message asks for, if it is one."""
+    word = _FILLER_RE.sub("", normalize(text))
+    if not word:  # only punctuation, such as "?"
+        return help.handle
+    return COMMANDS.get(word)
+
+
+class Conversation:
+    """Answers one person's message; the answer is committed before it is returned."""
+
+    def __init__(self, store: Store, standards: dict[str, Standard], default_standard: str,
+                 clock: Callable[[], datetime] | None = None):  # fmt: skip
+        if default_standard not in standards:
+            raise KeyError(default_standard)
+        self.store = store
+        self.standards = standards
+        self.default_standard = default_standard
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.replies = Replies()
+        self.parsers = {sid: Parser(std) for sid, std in standards.items()}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def handle(self, inbound: Inbound) -> str | None:
+        """The reply text, or None to acknowledge without a visible reply."""
+        if inbound.key:
+            seen, answer = self.store.answered(inbound.key)
+            if seen:
+                logger.info("duplicate delivery %s answered again", _short(inbound.key))
+                return answer
+        try:
+            with self.store.transaction():
+                reply = self._dispatch(inbound)
+                if inbound.key:
+                    self.store.remember_answer(inbound.key, reply)
+        except Exception:
+            logger.exception("failed to handle a %s message", inbound.kind)
+            return self.replies.render("error")
+        return reply
+
+    def _dispatch(self, inbound: Inbound) -> str | None:
+        ctx = self.context(inbound)
+        if inbound.kind == TEXT or (inbound.kind == VOICE and inbound.text.strip()):
+            if not inbound.text.strip():
+                return help.handle(ctx)
+            return (command_of(inbound.text) or claim.handle)(ctx)
+        if inbound.kind == VOICE:
+            return media.voice_without_text(ctx)
+        if inbound.kind in (IMAGE, FILE):
+            return media.image(ctx)
+        if inbound.kind == EVENT:
+            handler = EVENTS.get(inbound.event)
+            return handler(ctx) if handler else None
+        return media.other(ctx)
+
+    def context(self, inbound: Inbound) -> Context:
+        person = self.store.person_for(inbound.channel, inbound.user)
+        standard_id = person.standard if person.standard in self.standards else None
+        standard_id = standard_id or self.default_standard
+        return Context(
+            inbound=inbound,
+            person=person,
+            standard=self.standards[standard_id],
+            parser=self.parsers[standard_id],
+            store=self.store,
+            replies=self.replies,
+            today=self.clock().astimezone(CHINA).date(),
+        )
+
+    def use_standard(self, channel: str, user: str, standard_id: str) -> None:
+        """Put one person under a standard (the simulator's --standard)."""
+        with self.store.transaction():
+            person = self.store.person_for(channel, user)
+            self.store.set_person_standard(person.id, standard_id)
+
+    def summary(self, channel: str, user: str):
+        """The person's current Progress (claimed, approved, target, gap)."""
+        ctx = self.context(Inbound(channel, user, TEXT, self.clock()))
+        period = ctx.standard.period.span_of(ctx.today)
+        return progress_of(self.store, ctx.person.id, ctx.standard,
+                           period.start.isoformat(), period.label)  # fmt: skip
+
+
+def _short(key: str) -> str:
+    """A log-safe handle for a message key (which starts with an OpenID)."""
+    return key.rsplit(":", 1)[-1][:16]

@@ -1,0 +1,83 @@
+"""A person's standing in the current period: ledgers of claimed and approved hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from fractions import Fraction
+
+from scoring.engine import EngineClaim, Ledger, build_ledger, reachable
+from scoring.standard import Item, Standard
+from storage.store import APPROVED, ClaimRecord, Store
+
+# How many items with room a reply suggests; a phone screen holds few.
+SUGGESTIONS = 3
+
+
+@dataclass(frozen=True)
+class Room:
+    item: Item
+    hours: Fraction | None  # None: no cap limits this item
+
+
+@dataclass(frozen=True)
+class Progress:
+    standard: Standard
+    period_label: str
+    claimed: Ledger
+    approved: Ledger
+    claims: tuple[ClaimRecord, ...]
+
+    @property
+    def target(self) -> Fraction:
+        return self.standard.target.hours
+
+    @property
+    def gap(self) -> Fraction:
+        return self.claimed.gap()
+
+    @property
+    def only_bonus_left(self) -> Fraction | None:
+        """Hours of the gap that no claim of the teacher's own can earn, if any."""
+        most = reachable(self.standard)
+        if most is None or most >= self.target or self.claimed.total < most:
+            return None
+        return self.target - most
+
+    def rooms(self, limit: int = SUGGESTIONS) -> list[Room]:
+        """Items where hours can still be earned, the roomiest first."""
+        rooms = []
+        for item in self.standard.items:
+            if item.reviewer_range is not None:
+                continue
+            room = self.claimed.room(item)
+            if room is None or room > 0:
+                rooms.append(Room(item, room))
+        best_rate = {i.id: max((r.hours for r in i.rates), default=0) for i in self.standard.items}
+        rooms.sort(key=lambda r: (r.hours is None, -(r.hours or 0), -best_rate[r.item.id]))
+        return rooms[:limit]
+
+    def category_rows(self) -> list[tuple[str, Fraction, Fraction | None]]:
+        """(name, counted, cap) per category; per claimed item when there are none."""
+        if self.standard.categories:
+            return [(c.name, self.claimed.category_totals.get(c.id, Fraction(0)), c.cap)
+                    for c in self.standard.categories]  # fmt: skip
+        return [(self.standard.item(i).name, total, self.standard.item(i).cap)
+                for i, total in self.claimed.item_totals.items()]  # fmt: skip
+
+
+def engine_claims(claims: list[ClaimRecord]) -> list[EngineClaim]:
+    """Claims in the engine's terms, ordered by activity date, then by record."""
+    return [
+        EngineClaim(c.id, c.facts, (c.facts.day or date.min, c.id), c.reviewer_hours)
+        for c in claims
+    ]
+
+
+def progress_of(store: Store, person_id: int, standard: Standard, period_key: str,
+                period_label: str) -> Progress:  # fmt: skip
+    """Ledgers over a person's active claims of a period, and over the approved ones."""
+    claims = [c for c in store.claims_for(person_id, period_key) if c.standard_id == standard.id]
+    claimed = build_ledger(standard, engine_claims(claims))
+    approved = build_ledger(standard, engine_claims([c for c in claims if c.status == APPROVED]))
+    return Progress(standard, period_label, claimed, approved, tuple(claims))

@@ -1,0 +1,50 @@
+"""The facts of one claim, as the parser reads them and storage keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+from fractions import Fraction
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a teacher claims: an item of the standard and what qualifies it.
+
+    `unit` is the measure word as written (天, 小时, 节 …); `quantity` counts it.
+    Facts left None were not said; the standard decides whether they matter.
+    """
+
+    item: str
+    quantity: Fraction = Fraction(1)
+    unit: str = ""
+    level: str | None = None
+    grade: str | None = None
+    role: str | None = None
+    published: bool | None = None
+    topic: str | None = None
+    day: date | None = None
+
+    def as_rate_facts(self) -> dict:
+        """The facts a rate condition can test."""
+        return {"level": self.level, "grade": self.grade, "role": self.role,
+                "published": self.published}  # fmt: skip
+
+    def with_(self, **changes) -> Facts:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        data = {k: v for k, v in asdict(self).items() if v is not None}
+        data["quantity"] = str(self.quantity)
+        if self.day:
+            data["day"] = self.day.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Facts:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["quantity"] = Fraction(values.get("quantity", "1"))
+        if values.get("day"):
+            values["day"] = date.fromisoformat(values["day"])
+        return cls(**values)

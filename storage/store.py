@@ -1,0 +1,200 @@
+"""Storage by intent: handlers ask for people, claims and answers, never for tables."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from pathlib import Path
+
+import sqlite_utils
+
+from scoring.facts import Facts
+from storage.schema import migrate
+
+# Review states; the Chinese names live in templates.
+PENDING_CHECK = "pending_check"
+PENDING_APPROVAL = "pending_approval"
+APPROVED = "approved"
+RETURNED = "returned"
+WITHDRAWN = "withdrawn"
+ACTIVE_STATES = (PENDING_CHECK, PENDING_APPROVAL, APPROVED)
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str | None
+    role: str
+    school: str | None
+    standard: str | None
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    id: int
+    person_id: int
+    number: int
+    period: str
+    facts: Facts
+    text: str
+    standard_id: str
+    standard_version: str
+    hours_raw: Fraction
+    hours_counted: Fraction
+    reviewer_hours: Fraction | None
+    status: str
+    created_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _fraction(text: str | None) -> Fraction | None:
+    return None if text in (None, "") else Fraction(text)
+
+
+class Store:
+    """One SQLite file in WAL mode, opened for the life of the process."""
+
+    def __init__(self, path: Path | str):
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db = sqlite_utils.Database(conn)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # WAL with NORMAL keeps commits durable against a crash of the process.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.version = migrate(self.db)
+        self._depth = 0
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextmanager
+    def transaction(self):
+        """One atomic unit; nested uses join the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    # --- inbox: processed message keys and the answer given -----------------
+
+    def answered(self, key: str) -> tuple[bool, str | None]:
+        """Whether a message key was processed, and the answer then given."""
+        rows = list(self.db.query("SELECT answer FROM inbox WHERE key = ?", [key]))
+        if not rows:
+            return False, None
+        return True, rows[0]["answer"]
+
+    def remember_answer(self, key: str, answer: str | None) -> None:
+        self.db["inbox"].insert({"key": key, "answer": answer, "created_at": _now()})
+
+    # --- people -------------------------------------------------------------
+
+    def person_for(self, channel: str, external_id: str) -> Person:
+        """The person behind a chat identity, created on first contact."""
+        rows = list(self.db.query(
+            "SELECT p.* FROM identities i JOIN people p ON p.id = i.person_id "
+            "WHERE i.channel = ? AND i.external_id = ?", [channel, external_id]))  # fmt: skip
+        if rows:
+            return _person(rows[0])
+        person_id = self.db["people"].insert(
+            {"name": None, "role": "教师", "school": None, "standard": None,
+             "reminders": 1, "created_at": _now()}  # fmt: skip
+        ).last_pk
+        self.db["identities"].insert(
+            {"channel": channel, "external_id": external_id,
+             "person_id": person_id, "created_at": _now()}  # fmt: skip
+        )
+        return self.person(person_id)
+
+    def person(self, person_id: int) -> Person:
+        return _person(self.db["people"].get(person_id))
+
+    def set_person_standard(self, person_id: int, standard_id: str) -> None:
+        self.db["people"].update(person_id, {"standard": standard_id})
+
+    # --- claims -------------------------------------------------------------
+
+    def add_claim(self, person_id: int, period: str, facts: Facts, text: str,
+                  standard_id: str, standard_version: str,
+                  hours_raw: Fraction) -> ClaimRecord:  # fmt: skip
+        """Record a new claim, pending the school's check, with the next number."""
+        number = self.db.execute(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM claims WHERE person_id = ?",
+            [person_id],
+        ).fetchone()[0]
+        now = _now()
+        claim_id = self.db["claims"].insert({
+            "person_id": person_id, "number": number, "period": period,
+            "item": facts.item, "facts": json.dumps(facts.to_json(), ensure_ascii=False),
+            "text": text, "standard_id": standard_id,
+            "standard_version": standard_version, "hours_raw": str(hours_raw),
+            "hours_counted": str(hours_raw), "reviewer_hours": None,
+            "status": PENDING_CHECK,
+            "activity_date": facts.day.isoformat() if facts.day else None,
+            "created_at": now, "updated_at": now,
+        }).last_pk  # fmt: skip
+        return self.claim(claim_id)
+
+    def set_counted(self, claim_id: int, hours: Fraction) -> None:
+        self.db["claims"].update(claim_id, {"hours_counted": str(hours)})
+
+    def claim(self, claim_id: int) -> ClaimRecord:
+        return _claim(self.db["claims"].get(claim_id))
+
+    def claims_for(self, person_id: int, period: str,
+                   states: tuple[str, ...] = ACTIVE_STATES) -> list[ClaimRecord]:  # fmt: skip
+        """A person's claims of one period in the given states, oldest first."""
+        marks = ",".join("?" * len(states))
+        rows = self.db.query(
+            f"SELECT * FROM claims WHERE person_id = ? AND period = ? "
+            f"AND status IN ({marks}) ORDER BY id",
+            [person_id, period, *states],
+        )
+        return [_claim(row) for row in rows]
+
+
+def _person(row: dict) -> Person:
+    return Person(row["id"], row["name"], row["role"], row["school"], row["standard"])
+
+
+def _claim(row: dict) -> ClaimRecord:
+    return ClaimRecord(
+        id=row["id"],
+        person_id=row["person_id"],
+        number=row["number"],
+        period=row["period"],
+        facts=Facts.from_json(json.loads(row["facts"])),
+        text=row["text"],
+        standard_id=row["standard_id"],
+        standard_version=row["standard_version"],
+        hours_raw=_fraction(row["hours_raw"]),
+        hours_counted=_fraction(row["hours_counted"]),
+        reviewer_hours=_fraction(row["reviewer_hours"]),
+        status=row["status"],
+        created_at=row["created_at"],
+    )
