@@ -65,7 +65,10 @@ async def run_server(
     *,
     on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Serve until cancelled (Ctrl-C under asyncio.run); `on_ready` gets the base URL."""
+    """Serve until cancelled (Ctrl-C under asyncio.run); `on_ready` gets the base URL.
+
+    Nothing is printed: the command line says where the server listens.
+    """
     async with serving(config, conversation) as base_url:
         if on_ready is not None:
             on_ready(base_url)
@@ -83,8 +86,7 @@ async def _verify(request: web.Request) -> web.Response:
 
 async def _receive(request: web.Request) -> web.Response:
     config = request.app[CONFIG]
-    # Beyond client_max_size this raises 413 before the body is all read.
-    body = await request.read()
+    body = await _read_body(request)
     try:
         delivery = wechat.decode_post(config, request.query, body)
     except wechat.Rejected as exc:
@@ -103,6 +105,15 @@ async def _receive(request: web.Request) -> web.Response:
     if reply == wechat.SUCCESS:
         return _success()
     return web.Response(body=reply, content_type="application/xml", charset="utf-8")
+
+
+async def _read_body(request: web.Request) -> bytes:
+    try:
+        # Beyond client_max_size this stops reading and answers 413.
+        return await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        logger.warning("refused a delivery over %s bytes", request.client_max_size)
+        raise
 
 
 def _answer(conversation: Conversation, inbound: Inbound) -> str | None:

@@ -19,7 +19,9 @@ def answer(conversation: Conversation, user: str, text: str) -> str:
     return conversation.handle(inbound) or ""
 
 
-def run_json(conversation: Conversation, user: str, stdin: TextIO, stdout: TextIO) -> None:
+def run_json(
+    conversation: Conversation, user: str, stdin: TextIO, stdout: TextIO
+) -> None:
     """One message per input line, one JSON object per output line."""
     for raw in stdin:
         text = raw.rstrip("\n")

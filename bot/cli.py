@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from dataclasses import replace
@@ -16,6 +17,11 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["send"]:  # its options are its own (see bot.wechat_sim)
+        from bot.wechat_sim import send_main
+
+        return send_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -42,15 +48,17 @@ def _parser() -> argparse.ArgumentParser:
 
     chat = commands.add_parser("chat", help="chat locally as one teacher")
     chat.add_argument("--config", type=Path)
-    chat.add_argument("--json", action="store_true", help="one message per line in, JSON out")
-    chat.add_argument("--user", default="本地教师", help="the teacher's name in the simulator")
+    chat.add_argument(
+        "--json", action="store_true", help="one message per line in, JSON out"
+    )
+    chat.add_argument(
+        "--user", default="本地教师", help="the teacher's name in the simulator"
+    )
     chat.add_argument("--standard", help="standard id, e.g. capped-50 or annual-80")
     chat.add_argument("--db", type=Path, help="SQLite file (default: from config)")
     chat.set_defaults(run=_chat)
 
-    send = commands.add_parser("send", help="send a signed message to a running server")
-    send.add_argument("rest", nargs=argparse.REMAINDER)
-    send.set_defaults(run=_send)
+    commands.add_parser("send", help="send a signed message to a running server (-h)")
 
     standards = commands.add_parser("standards", help="check or show standard files")
     which = standards.add_subparsers(dest="action", required=True)
@@ -70,16 +78,20 @@ def _serve(args) -> int:
 
     config = load_config(args.config)
     conversation = build_conversation(config)
-    wechat, server = config.wechat, config.server
-    print(f"学时助手 listening on http://{server.host}:{server.port}{server.path}")
-    print(f"  mode={wechat.mode} standard={config.scoring.standard} "
-          f"database={config.storage.database}")  # fmt: skip
-    if config.dev_token:
-        print(f"  development token: {wechat.token}  (set [wechat] token for production)")
-    try:
-        asyncio.run(run_server(config, conversation))
-    except KeyboardInterrupt:
-        pass
+    wechat = config.wechat
+
+    def ready(base_url: str) -> None:
+        print(f"学时助手 listening on {base_url}{config.server.path}", flush=True)
+        print(f"  mode={wechat.mode} standard={config.scoring.standard} "
+              f"database={config.storage.database}")  # fmt: skip
+        if config.dev_token:
+            print(
+                f"  development token: {wechat.token}  (set [wechat] token for production)"
+            )
+        print("  try it: python -m bot send '公开课 县级 1次'", flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop
+        asyncio.run(run_server(config, conversation, on_ready=ready))
     return 0
 
 
@@ -96,12 +108,6 @@ def _chat(args) -> int:
     return chat.main(conversation, args.user, args.json)
 
 
-def _send(args) -> int:
-    from bot.wechat_sim import send_main
-
-    return send_main(args.rest)
-
-
 def _standards_check(args) -> int:
     from scoring.standard import load_standard
 
@@ -112,7 +118,9 @@ def _standards_check(args) -> int:
         for problem in exc.problems:
             print(f"  - {problem}")
         return 1
-    print(f"{args.file}: ok — {standard.id} {standard.version}, {len(standard.items)} items")
+    print(
+        f"{args.file}: ok — {standard.id} {standard.version}, {len(standard.items)} items"
+    )
     return 0
 
 

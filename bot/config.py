@@ -5,6 +5,8 @@ Nothing here runs at import time; `load_config` is called by the command line.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import secrets
 import tomllib
@@ -95,7 +97,9 @@ def load_config(path: Path | str | None = None, env: dict | None = None) -> Conf
     _validate(config)
     if not config.wechat.token:
         token = _dev_token(config.storage.database.parent)
-        config = replace(config, wechat=replace(config.wechat, token=token), dev_token=True)
+        config = replace(
+            config, wechat=replace(config.wechat, token=token), dev_token=True
+        )
     return config
 
 
@@ -155,22 +159,45 @@ def _validate(config: Config) -> None:
     if not 0 <= server.port <= 65535:
         raise ConfigError(f"server.port: expected 0-65535, got {server.port}")
     if not server.path.startswith("/"):
-        raise ConfigError(f"server.path: expected a path starting with '/', got {server.path!r}")
+        raise ConfigError(
+            f"server.path: expected a path starting with '/', got {server.path!r}"
+        )
     if wechat.mode not in MODES:
-        raise ConfigError(f"wechat.mode: expected one of {', '.join(MODES)}, got {wechat.mode!r}")
+        raise ConfigError(
+            f"wechat.mode: expected one of {', '.join(MODES)}, got {wechat.mode!r}"
+        )
     if not wechat.api_base_url.startswith(("http://", "https://")):
-        raise ConfigError(f"wechat.api_base_url: expected an http(s) URL, got {wechat.api_base_url!r}")
+        raise ConfigError(
+            f"wechat.api_base_url: expected an http(s) URL, got {wechat.api_base_url!r}"
+        )
     for key in ("encoding_aes_key", "previous_encoding_aes_key"):
         value = getattr(wechat, key)
-        if value and len(value) != 43:
-            raise ConfigError(f"wechat.{key}: expected 43 characters, got {len(value)}")
+        if value and not _is_aes_key(value):
+            raise ConfigError(
+                f"wechat.{key}: expected the 43-character EncodingAESKey from the "
+                f"WeChat console (letters and digits), got {len(value)} characters"
+            )
     if wechat.mode != "plain":
         if not wechat.encoding_aes_key:
-            raise ConfigError(f"wechat.encoding_aes_key: required in {wechat.mode} mode (43 characters)")
+            raise ConfigError(
+                f"wechat.encoding_aes_key: required in {wechat.mode} mode (43 characters)"
+            )
         if not wechat.app_id:
-            raise ConfigError(f"wechat.app_id: required in {wechat.mode} mode (the AppID, wx...)")
+            raise ConfigError(
+                f"wechat.app_id: required in {wechat.mode} mode (the AppID, wx...)"
+            )
         if not wechat.token:
             raise ConfigError(f"wechat.token: required in {wechat.mode} mode")
+
+
+def _is_aes_key(value: str) -> bool:
+    """43 base64 characters that decode to the 32 bytes of an AES-256 key."""
+    if len(value) != 43:
+        return False
+    try:
+        return len(base64.b64decode(value + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _dev_token(data_dir: Path) -> str:

@@ -14,5 +14,7 @@ def build_conversation(config: Config, standard: str | None = None) -> Conversat
     default = standard or config.scoring.standard
     if default not in standards:
         known = ", ".join(sorted(standards))
-        raise ConfigError(f"scoring.standard: unknown standard {default!r}; expected one of {known}")
+        raise ConfigError(
+            f"scoring.standard: unknown standard {default!r}; expected one of {known}"
+        )
     return Conversation(Store(config.storage.database), standards, default)

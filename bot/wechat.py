@@ -83,7 +83,9 @@ _KINDS = {
     "text": _Kind(kinds.TEXT, text="Content", required=("Content",)),
     # Recognition is absent unless speech recognition is switched on for the
     # account, and empty when it understood nothing.
-    "voice": _Kind(kinds.VOICE, text="Recognition", media="MediaId", required=("MediaId",)),
+    "voice": _Kind(
+        kinds.VOICE, text="Recognition", media="MediaId", required=("MediaId",)
+    ),
     "image": _Kind(kinds.IMAGE, media="MediaId", required=("MediaId",)),
     "file": _Kind(kinds.FILE, media="MediaId"),
 }

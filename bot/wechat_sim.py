@@ -74,6 +74,8 @@ def build_request(
     configured one, as WeChat does for a while after a key rotation.
     """
     mode = mode or config.wechat.mode
+    if mode not in MODES:
+        raise ValueError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}")
     timestamp = str(timestamp if timestamp is not None else int(time.time()))
     nonce = nonce or str(secrets.randbelow(10**10))
     message = message_fields(user, kind=kind, text=text, msg_id=msg_id, event=event)
@@ -227,7 +229,7 @@ def send_main(argv: Sequence[str] | None = None) -> int:
     url = args.url or default_url(config)
     try:
         reply = asyncio.run(_send_once(url, config, args.user, args.text, args.mode))
-    except (aiohttp.ClientError, asyncio.TimeoutError, ReplyError) as exc:
+    except (TimeoutError, aiohttp.ClientError, ReplyError) as exc:
         print(f"error: {url}: {exc or type(exc).__name__}", file=sys.stderr)
         return 1
     if reply is not None:
@@ -267,7 +269,10 @@ def _open_reply(config: Config, reply: dict) -> dict:
         raise ReplyError("bad MsgSignature on the answer")
 
     # The bot answers with whichever key opened the request: try both.
-    for key in (config.wechat.encoding_aes_key, config.wechat.previous_encoding_aes_key):
+    for key in (
+        config.wechat.encoding_aes_key,
+        config.wechat.previous_encoding_aes_key,
+    ):
         if not key:
             continue
         crypto = WeChatCrypto(config.wechat.token, key, config.wechat.app_id)

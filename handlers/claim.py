@@ -46,7 +46,9 @@ def handle(ctx: Context) -> str:
         ctx.store.set_counted(record.id, line.counted)
         recorded.append(Recorded(record.number, claim, line))
     logger.info("recorded %d claim(s) for person %s", len(recorded), ctx.person.id)
-    return ctx.render("claim_recorded", recorded=recorded, problems=problems, p=progress)
+    return ctx.render(
+        "claim_recorded", recorded=recorded, problems=problems, p=progress
+    )
 
 
 def _dated(claim: ParsedClaim, ctx: Context) -> ParsedClaim:

@@ -53,8 +53,13 @@ class Progress:
             room = self.claimed.room(item)
             if room is None or room > 0:
                 rooms.append(Room(item, room))
-        best_rate = {i.id: max((r.hours for r in i.rates), default=0) for i in self.standard.items}
-        rooms.sort(key=lambda r: (r.hours is None, -(r.hours or 0), -best_rate[r.item.id]))
+        best_rate = {
+            i.id: max((r.hours for r in i.rates), default=0)
+            for i in self.standard.items
+        }
+        rooms.sort(
+            key=lambda r: (r.hours is None, -(r.hours or 0), -best_rate[r.item.id])
+        )
         return rooms[:limit]
 
     def category_rows(self) -> list[tuple[str, Fraction, Fraction | None]]:
@@ -77,7 +82,13 @@ def engine_claims(claims: list[ClaimRecord]) -> list[EngineClaim]:
 def progress_of(store: Store, person_id: int, standard: Standard, period_key: str,
                 period_label: str) -> Progress:  # fmt: skip
     """Ledgers over a person's active claims of a period, and over the approved ones."""
-    claims = [c for c in store.claims_for(person_id, period_key) if c.standard_id == standard.id]
+    claims = [
+        c
+        for c in store.claims_for(person_id, period_key)
+        if c.standard_id == standard.id
+    ]
     claimed = build_ledger(standard, engine_claims(claims))
-    approved = build_ledger(standard, engine_claims([c for c in claims if c.status == APPROVED]))
+    approved = build_ledger(
+        standard, engine_claims([c for c in claims if c.status == APPROVED])
+    )
     return Progress(standard, period_label, claimed, approved, tuple(claims))

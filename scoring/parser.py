@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -30,6 +30,8 @@ _LEVEL_WORDS = [
 ]  # fmt: skip
 _LEVEL_CHARS = {"国": "国家级", "省": "省级", "市": "市级", "县": "县级", "区": "区级",
                 "镇": "镇级", "校": "校级"}  # fmt: skip
+# What may follow a bare level letter: 区一等奖, 省发表, 县获奖.
+_LEVEL_MARK_RE = re.compile(r"级|里|(特|一|二|三)等|优秀|发表|获")
 _GRADE_RE = re.compile(r"(特等|一等|二等|三等|优秀)奖?")
 _UNPUBLISHED_RE = re.compile(r"未发表|没发表|没有发表|未刊发|没有刊发")
 _PUBLISHED_RE = re.compile(r"发表|刊发|刊登|见刊")
@@ -49,7 +51,9 @@ _BARE_NUMBER_RE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(?![\d.])")
 _HALF_DAY_RE = re.compile(r"(?<![一二两三四五六七八九十\d])半天")
 _TOPIC_RE = re.compile(r"《([^》]{1,60})》")
 _MONTH_DAY_RE = re.compile(r"(\d{1,2})月(\d{1,2})[日号]?")
-_LEADING_DOT_DATE_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})(?=\s|[^\d.\s小学课天节次篇份个项])")
+_LEADING_DOT_DATE_RE = re.compile(
+    r"^(\d{1,2})\.(\d{1,2})(?=\s|[^\d.\s小学课天节次篇份个项])"
+)
 _RELATIVE_DAYS = {"今天": 0, "昨天": 1, "前天": 2}
 _WEEKDAYS = "一二三四五六日天"
 _WEEK_RE = re.compile(rf"(上|这|本)周([{_WEEKDAYS}])")
@@ -58,11 +62,22 @@ _SEPARATORS_RE = re.compile(r"[，,；;。!！?？\n、：:]+")
 
 @dataclass(frozen=True)
 class ParsedClaim:
-    """One claim read from a message, with the words it came from."""
+    """One claim read from a message, with the words it came from.
+
+    `said` names the facts the message stated (the rest are defaults);
+    `corrected` is the name a one-character slip was read as, if any.
+    """
 
     facts: Facts
     source: str  # the part of the message this claim was read from
     name: str  # the item name as matched
+    said: frozenset = frozenset()
+    corrected: str | None = None
+
+    def updated(self, facts: dict) -> ParsedClaim:
+        return replace(
+            self, facts=self.facts.with_(**facts), said=self.said | set(facts)
+        )
 
 
 @dataclass(frozen=True)
@@ -83,11 +98,23 @@ def normalize(text: str) -> str:
     kept = []
     for char in text:
         category = unicodedata.category(char)
-        if char in "×*《》" or not (category.startswith("S") or category.startswith("C")):
+        if char in "×*《》" or not (
+            category.startswith("S") or category.startswith("C")
+        ):
             kept.append(char)
         else:
             kept.append(" " if char not in "\n" else "\n")
     return "".join(kept)
+
+
+_QUALIFIERS = ("level", "grade", "role", "published")
+# Characters teachers' input methods put for 课 (same sound).
+_SOUND_ALIKE = {"客": "课", "刻": "课", "克": "课", "科": "课", "棵": "课"}
+_PRODUCT_RE = re.compile(
+    rf"(?P<n1>{NUMBER_PATTERN})\s*个?(?:场|次|天|晚上|期|回|节|讲)(?P<mid>[^\d]{{0,6}}?)"
+    rf"每(?:场|次|天|晚|个晚上|期|回|节|讲)?\s*(?P<n2>{NUMBER_PATTERN})\s*"
+    r"(?P<u>小时|学时|课时)"
+)
 
 
 class Parser:
@@ -101,49 +128,111 @@ class Parser:
                 self._names[normalize(name.text)] = (item.id, name.implies)
         ordered = sorted(self._names, key=len, reverse=True)
         self._name_re = re.compile("|".join(re.escape(n) for n in ordered))
+        self._fuzzy = [n for n in ordered if len(n) >= 2]
 
     def parse(self, text: str, today: date) -> Parse:
-        norm = normalize(text)
+        norm = _multiply_products(normalize(text))
         day, norm = _take_date(norm, today)
-        claims: list[ParsedClaim] = []
-        stray: dict = {}
+        reader = _ClauseReader(day)
         for clause in _SEPARATORS_RE.split(norm):
+            clause, corrected = self._correct_slip(clause)
             for piece in self._pieces(clause):
-                claim, facts = self._read_piece(piece, day)
-                if claim:
-                    claims.append(claim)
-                elif claims and facts:
-                    claims[-1] = _merge(claims[-1], facts)
-                else:
-                    stray.update(facts)
-        return Parse(tuple(claims), stray)
+                match = self._name_re.search(piece)
+                if match is None:
+                    reader.qualifiers(read_qualifiers(piece))
+                    continue
+                rest = piece[: match.start()] + " " + piece[match.end() :]
+                item_id, implied = self._names[match.group(0)]
+                reader.item(item_id, dict(implied), read_qualifiers(rest), piece.strip(),
+                            match.group(0), corrected)  # fmt: skip
+        return Parse(tuple(reader.claims), reader.stray)
 
     def _pieces(self, clause: str) -> list[str]:
         """Split a clause before each item name after the first."""
         starts = [m.start() for m in self._name_re.finditer(clause)][1:]
         bounds = [0, *starts, len(clause)]
-        return [clause[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if clause[a:b].strip()]
+        pieces = (clause[a:b] for a, b in zip(bounds, bounds[1:], strict=False))
+        return [p for p in pieces if p.strip()]
 
-    def _read_piece(self, piece: str, day: date | None) -> tuple[ParsedClaim | None, dict]:
-        match = self._name_re.search(piece)
-        rest = piece if not match else piece[: match.start()] + " " + piece[match.end():]
-        facts = read_qualifiers(rest)
-        if match is None:
-            return None, facts
-        item_id, implied = self._names[match.group(0)]
-        values = {**dict(implied), **facts}
-        if day is not None:
-            values.setdefault("day", day)
-        return ParsedClaim(Facts(item=item_id, **values), piece.strip(), match.group(0)), {}
+    def _correct_slip(self, clause: str) -> tuple[str, str | None]:
+        """A clause naming no item, read with one character changed, if only one item fits."""
+        if not clause.strip() or self._name_re.search(clause):
+            return clause, None
+        found: dict[str, tuple[int, str]] = {}
+        for name in self._fuzzy:
+            for start in range(len(clause) - len(name) + 1):
+                if _one_slip(clause[start : start + len(name)], name):
+                    found.setdefault(self._names[name][0], (start, name))
+        if len(found) != 1:
+            return clause, None
+        start, name = next(iter(found.values()))
+        return clause[:start] + name + clause[start + len(name) :], name
 
 
-def _merge(claim: ParsedClaim, facts: dict) -> ParsedClaim:
-    """Qualifiers in a clause after the item belong to it unless already said."""
-    current = claim.facts
-    updates = {k: v for k, v in facts.items() if getattr(current, k, None) in (None, "")}
-    if "quantity" in updates and current.unit:
-        updates.pop("quantity")
-    return ParsedClaim(current.with_(**updates), claim.source, claim.name)
+def _one_slip(window: str, name: str) -> bool:
+    """One character differs; for two-character names only a same-sound 课."""
+    diffs = [(a, b) for a, b in zip(window, name, strict=True) if a != b]
+    if len(diffs) != 1:
+        return False
+    typed, meant = diffs[0]
+    if not ("\u4e00" <= typed <= "\u9fff"):
+        return False
+    return len(name) >= 3 or _SOUND_ALIKE.get(typed) == meant
+
+
+def _multiply_products(text: str) -> str:
+    """两场，每场一个半小时 → 3小时: the total duration of repeated sessions."""
+
+    def total(match: re.Match) -> str:
+        first, second = parse_number(match.group("n1")), parse_number(match.group("n2"))
+        if first is None or second is None:
+            return match.group(0)
+        return f" {match.group('mid')} {first * second}{match.group('u')} "
+
+    return _PRODUCT_RE.sub(total, text)
+
+
+class _ClauseReader:
+    """Turns item pieces and qualifier-only pieces into claims, in message order.
+
+    A qualifier piece after an item either completes it (公开课，县级) or, when it
+    repeats what was said, breaks it down (三节公开课：校级两节、区级一节).
+    """
+
+    def __init__(self, day: date | None):
+        self.day = day
+        self.claims: list[ParsedClaim] = []
+        self.stray: dict = {}
+        self._base: ParsedClaim | None = None
+        self._broken = False
+
+    def item(self, item_id, implied, facts, source, name, corrected) -> None:
+        values = {**implied, **facts}
+        if self.day is not None:
+            values.setdefault("day", self.day)
+        if "quantity" not in values and "quantity" in self.stray:
+            values["quantity"] = self.stray["quantity"]  # 读了两本书，写了读书笔记
+        claim = ParsedClaim(Facts(item=item_id, **values), source, name,
+                            frozenset(values), corrected)  # fmt: skip
+        self.claims.append(claim)
+        self._base, self._broken = claim, False
+
+    def qualifiers(self, facts: dict) -> None:
+        if not facts:
+            return
+        if not self.claims:
+            self.stray.update(facts)
+            return
+        last = self.claims[-1]
+        repeats = [k for k in facts if k in last.said and k != "day"]
+        breakdown = "quantity" in facts and any(k in facts for k in _QUALIFIERS)
+        if breakdown and not self._broken and "quantity" in last.said:
+            self.claims[-1] = self._base.updated(facts)
+            self._broken = True
+        elif repeats or (breakdown and self._broken):
+            self.claims.append(self._base.updated(facts))
+        else:
+            self.claims[-1] = last.updated(facts)
 
 
 def read_qualifiers(text: str) -> dict:
@@ -152,20 +241,20 @@ def read_qualifiers(text: str) -> dict:
     topic = _TOPIC_RE.search(text)
     if topic:
         facts["topic"] = topic.group(1).strip()
-        text = text[: topic.start()] + " " + text[topic.end():]
+        text = text[: topic.start()] + " " + text[topic.end() :]
     if _UNPUBLISHED_RE.search(text):
         facts["published"] = False
         text = _UNPUBLISHED_RE.sub(" ", text)
     elif _PUBLISHED_RE.search(text):
         facts["published"] = True
         text = _PUBLISHED_RE.sub(" ", text)
-    grade = _GRADE_RE.search(text)
-    if grade:
-        facts["grade"] = grade.group(1) + "奖"
-        text = text[: grade.start()] + " " + text[grade.end():]
     level, text = _take_level(text)
     if level:
         facts["level"] = level
+    grade = _GRADE_RE.search(text)
+    if grade:
+        facts["grade"] = grade.group(1) + "奖"
+        text = text[: grade.start()] + " " + text[grade.end() :]
     role = next((r for word, r in _ROLE_WORDS if word in text), None)
     if role:
         facts["role"] = role
@@ -177,19 +266,25 @@ def _take_level(text: str) -> tuple[str | None, str]:
     for word, level in _LEVEL_WORDS:
         index = text.find(word)
         if index >= 0:
-            return level, text[:index] + " " + text[index + len(word):]
+            return level, text[:index] + " " + text[index + len(word) :]
     for char, level in _LEVEL_CHARS.items():
         for match in re.finditer(re.escape(char) + "级?", text):
             before = text[match.start() - 1] if match.start() else " "
             after = text[match.end()] if match.end() < len(text) else " "
-            if (before.isspace() or before in "在去到") and not _is_cjk_word(after):
-                return level, text[: match.start()] + " " + text[match.end():]
+            marked = _LEVEL_MARK_RE.match(text, match.end())
+            if marked or (
+                (before.isspace() or before in "在去到") and not _is_cjk_word(after)
+            ):
+                return level, text[: match.start()] + " " + text[match.end() :]
     return None, text
 
 
 def _is_cjk_word(char: str) -> bool:
     """A following character that makes the level letter part of another word."""
-    return "\u4e00" <= char <= "\u9fff" and char not in "一二三四五六七八九十两特优获奖发上"
+    return (
+        "\u4e00" <= char <= "\u9fff"
+        and char not in "一二三四五六七八九十两特优获奖发上"
+    )
 
 
 def _quantity(text: str) -> dict:
@@ -218,7 +313,7 @@ def _take_date(text: str, today: date) -> tuple[date | None, str]:
         source = text if match.re is _MONTH_DAY_RE else text.strip()
         day = _month_day(int(match.group(1)), int(match.group(2)), today)
         if day is not None:
-            return day, source[: match.start()] + " " + source[match.end():]
+            return day, source[: match.start()] + " " + source[match.end() :]
     for word, back in _RELATIVE_DAYS.items():
         if word in text:
             return today - timedelta(days=back), text.replace(word, " ", 1)
@@ -228,7 +323,9 @@ def _take_date(text: str, today: date) -> tuple[date | None, str]:
         monday = today - timedelta(days=today.weekday())
         if week.group(1) == "上":
             monday -= timedelta(days=7)
-        return monday + timedelta(days=weekday), text[: week.start()] + " " + text[week.end():]
+        return monday + timedelta(days=weekday), text[: week.start()] + " " + text[
+            week.end() :
+        ]
     return None, text
 
 

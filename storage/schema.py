@@ -16,8 +16,15 @@ logger = logging.getLogger(__name__)
 
 def _v1_initial(db: sqlite_utils.Database) -> None:
     db["people"].create(
-        {"id": int, "name": str, "role": str, "school": str, "standard": str,
-         "reminders": int, "created_at": str},  # fmt: skip
+        {
+            "id": int,
+            "name": str,
+            "role": str,
+            "school": str,
+            "standard": str,
+            "reminders": int,
+            "created_at": str,
+        },  # fmt: skip
         pk="id",
         not_null={"role", "created_at"},
         defaults={"role": "教师", "reminders": 1},
@@ -28,11 +35,24 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
         foreign_keys=[("person_id", "people", "id")],
     )
     db["claims"].create(
-        {"id": int, "person_id": int, "number": int, "period": str, "item": str,
-         "facts": str, "text": str, "standard_id": str, "standard_version": str,
-         "hours_raw": str, "hours_counted": str, "reviewer_hours": str,
-         "status": str, "activity_date": str, "created_at": str,
-         "updated_at": str},  # fmt: skip
+        {
+            "id": int,
+            "person_id": int,
+            "number": int,
+            "period": str,
+            "item": str,
+            "facts": str,
+            "text": str,
+            "standard_id": str,
+            "standard_version": str,
+            "hours_raw": str,
+            "hours_counted": str,
+            "reviewer_hours": str,
+            "status": str,
+            "activity_date": str,
+            "created_at": str,
+            "updated_at": str,
+        },  # fmt: skip
         pk="id",
         foreign_keys=[("person_id", "people", "id")],
         not_null={"person_id", "number", "period", "item", "status"},

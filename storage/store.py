@@ -121,13 +121,27 @@ class Store:
             "WHERE i.channel = ? AND i.external_id = ?", [channel, external_id]))  # fmt: skip
         if rows:
             return _person(rows[0])
-        person_id = self.db["people"].insert(
-            {"name": None, "role": "教师", "school": None, "standard": None,
-             "reminders": 1, "created_at": _now()}  # fmt: skip
-        ).last_pk
+        person_id = (
+            self.db["people"]
+            .insert(
+                {
+                    "name": None,
+                    "role": "教师",
+                    "school": None,
+                    "standard": None,
+                    "reminders": 1,
+                    "created_at": _now(),
+                }  # fmt: skip
+            )
+            .last_pk
+        )
         self.db["identities"].insert(
-            {"channel": channel, "external_id": external_id,
-             "person_id": person_id, "created_at": _now()}  # fmt: skip
+            {
+                "channel": channel,
+                "external_id": external_id,
+                "person_id": person_id,
+                "created_at": _now(),
+            }  # fmt: skip
         )
         return self.person(person_id)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import queue
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
@@ -76,3 +78,34 @@ async def raw_post(
     """POST exactly `body`; the status and the answer's bytes."""
     async with session.post(url, params=params, data=body) as response:
         return response.status, await response.read()
+
+
+@contextlib.contextmanager
+def app_in_thread(config: Config, conversation: Conversation) -> Iterator[str]:
+    """Serve the real app from a background thread; yield its base URL.
+
+    For code under test that runs its own event loop, such as `send_main`.
+    """
+    ready: queue.Queue = queue.Queue()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        try:
+            async with running_app(config, conversation) as base_url:
+                ready.put((base_url, asyncio.get_running_loop(), stop))
+                await stop.wait()
+        except Exception as exc:  # handed to the waiting test thread
+            ready.put(exc)
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),))
+    thread.start()
+    started = ready.get(timeout=10)
+    if isinstance(started, Exception):
+        thread.join()
+        raise started
+    base_url, loop, stop = started
+    try:
+        yield base_url
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout=10)

@@ -90,7 +90,7 @@ def safe_request(config, encrypt, timestamp):
     params = wechat_sim.sign_query(
         config, USER, timestamp=timestamp, nonce=nonce, encrypt=encrypt
     )
-    body = f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><Encrypt>{encrypt}</Encrypt></xml>"
+    body = wechat_sim.render_xml({"ToUserName": "gh_x", "Encrypt": encrypt})
     return params, body.encode()
 
 

@@ -1,0 +1,181 @@
+"""The conversation without HTTP: intents, replies, duplicates, China time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from fractions import Fraction
+
+import pytest
+
+from handlers.conversation import Conversation, command_of
+from handlers.inbound import EVENT, IMAGE, OTHER, TEXT, VOICE, Inbound
+from scoring.standard import load_standards
+from storage.store import Store
+
+NOW = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)  # 12:00 in China
+
+
+@pytest.fixture
+def conversation(tmp_path):
+    conv = Conversation(
+        Store(tmp_path / "t.db"), load_standards(), "capped-50", lambda: NOW
+    )
+    yield conv
+    conv.close()
+
+
+def say(conv, text, user="u1", key=None, kind=TEXT, **extra):
+    return conv.handle(Inbound("oa", user, kind, NOW, text=text, key=key, **extra))
+
+
+def test_claim_reply_shows_record_hours_total_and_gap(conversation):
+    reply = say(conversation, "公开课 县级 1次")
+    assert "公开课 · 县级 · 1次 → 2学时" in reply
+    assert "已申报 2学时" in reply and "还差 48学时" in reply
+    assert "还有空间" in reply
+
+
+def test_cap_is_named_when_it_cuts(conversation):
+    reply = say(conversation, "听课 30节")
+    assert "→ 4学时" in reply
+    assert "本应 6学时" in reply and "「听课」最多计4学时" in reply
+
+
+def test_several_claims_in_one_message(conversation):
+    reply = say(conversation, "评课 ×3; 读书笔记 ×3")
+    assert "#1 评课" in reply and "#2 读书笔记" in reply
+    assert conversation.summary("oa", "u1").claimed.total == Fraction(7, 2)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("帮助", "怎么记学时"),
+        ("help", "怎么记学时"),
+        ("？", "怎么记学时"),
+        ("查询", "📊"),
+        ("进度", "📊"),
+        ("查一下进度", "📊"),
+        ("我的学时", "📊"),
+    ],
+)
+def test_commands(conversation, text, expected):
+    assert expected in say(conversation, text)
+
+
+def test_help_draws_examples_and_items_from_the_standard(conversation):
+    reply = say(conversation, "帮助")
+    standard = load_standards()["capped-50"]
+    for item in standard.items:
+        assert item.name in reply
+    assert "【课堂教学 最多15】" in reply
+
+
+@pytest.mark.parametrize("text", ["你好", "今天天气不错", "哈哈", "🙂"])
+def test_not_a_claim_gets_a_friendly_pointer_and_records_nothing(conversation, text):
+    reply = say(conversation, text)
+    assert "帮助" in reply or "怎么记学时" in reply
+    assert conversation.summary("oa", "u1").claims == ()
+
+
+def test_unreadable_message_says_what_was_understood(conversation):
+    reply = say(conversation, "县级 2节")
+    assert "县级" in reply and "2节" in reply and "例如" in reply
+    assert conversation.summary("oa", "u1").claims == ()
+
+
+def test_level_the_standard_does_not_rate_is_asked_not_recorded(tmp_path):
+    conv = Conversation(
+        Store(tmp_path / "a.db"), load_standards(), "annual-80", lambda: NOW
+    )
+    reply = say(conv, "公开课 县级 1次")
+    assert "校级" in reply and "片区" in reply and "还没有记录" in reply
+    assert conv.summary("oa", "u1").claims == ()
+    conv.close()
+
+
+def test_missing_level_is_asked(conversation):
+    reply = say(conversation, "研修成果")
+    assert "级别" in reply and "省级" in reply
+    assert conversation.summary("oa", "u1").claims == ()
+
+
+def test_duplicate_delivery_makes_one_claim_and_same_answer(conversation):
+    first = say(conversation, "公开课 县级 1次", key="u1:100")
+    again = [say(conversation, "公开课 县级 1次", key="u1:100") for _ in range(2)]
+    assert again == [first, first]
+    assert len(conversation.summary("oa", "u1").claims) == 1
+
+
+def test_same_msgid_from_two_users_is_two_messages(conversation):
+    say(conversation, "公开课 县级 1次", user="a", key="a:7")
+    say(conversation, "公开课 县级 1次", user="b", key="b:7")
+    assert len(conversation.summary("oa", "a").claims) == 1
+    assert len(conversation.summary("oa", "b").claims) == 1
+
+
+@pytest.mark.parametrize(
+    "kind, extra, expected",
+    [
+        (EVENT, {"event": "subscribe"}, "欢迎"),
+        (VOICE, {"text": ""}, "文字"),
+        (VOICE, {"text": "公开课县级1次。"}, "→ 2学时"),
+        (IMAGE, {"media_id": "m1"}, "收到图片"),
+        (OTHER, {}, "帮助"),
+    ],
+)
+def test_other_kinds_get_a_sensible_answer(conversation, kind, extra, expected):
+    inbound = Inbound("oa", "u1", kind, NOW, **extra)
+    assert expected in conversation.handle(inbound)
+
+
+def test_silent_events_are_acknowledged(conversation):
+    assert (
+        conversation.handle(Inbound("oa", "u1", EVENT, NOW, event="unsubscribe"))
+        is None
+    )
+
+
+def test_a_fault_gets_an_apology_and_changes_nothing(conversation, monkeypatch):
+    from handlers import claim
+
+    def broken(ctx):
+        ctx.store.add_claim(
+            ctx.person.id, "2026-09-01", _facts(), "x", "capped-50", "1", 1
+        )
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(claim.__dict__, "handle", broken)
+    monkeypatch.setattr("handlers.conversation.claim", claim)
+    reply = say(conversation, "公开课 县级 1次", key="u1:1")
+    assert "抱歉" in reply and "boom" not in reply
+    assert conversation.summary("oa", "u1").claims == ()
+    assert conversation.store.answered("u1:1") == (False, None)
+
+
+def _facts():
+    from scoring.facts import Facts
+
+    return Facts("open-lesson", level="县级")
+
+
+def test_school_year_turns_at_china_midnight(tmp_path):
+    # 2026-08-31 16:30 UTC is 2026-09-01 00:30 in China: a new school year.
+    late = datetime(2026, 8, 31, 16, 30, tzinfo=UTC)
+    conv = Conversation(
+        Store(tmp_path / "c.db"), load_standards(), "capped-50", lambda: late
+    )
+    reply = conv.handle(Inbound("oa", "u1", TEXT, late, text="公开课 县级 1次"))
+    assert "2026-2027学年" in reply
+    conv.close()
+
+
+def test_claim_outside_the_period_is_refused(conversation):
+    reply = say(conversation, "3月5日 公开课 县级 1次")  # 2026-03-05: last school year
+    assert "不在本期" in reply
+    assert conversation.summary("oa", "u1").claims == ()
+
+
+@pytest.mark.parametrize("text", ["公开课 县级 1次", "听课12节", "查询公开课"])
+def test_claims_are_not_commands(text):
+    assert command_of(text) is None
