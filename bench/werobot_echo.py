@@ -22,9 +22,7 @@ import werobot
 
 # WeRoBot's default session storage is an SQLite file in the working folder;
 # an echo needs no session, so it is switched off rather than left writing.
-robot = werobot.WeRoBot(
-    token=os.environ["BENCH_WECHAT_TOKEN"], SESSION_STORAGE=False
-)
+robot = werobot.WeRoBot(token=os.environ["BENCH_WECHAT_TOKEN"], SESSION_STORAGE=False)
 
 
 @robot.text
