@@ -168,7 +168,7 @@ def werobot_argv(config: Config, workdir: Path) -> list[str]:
         sys.executable,
         "-m",
         "gunicorn",
-        "werobot_echo:robot.wsgi",
+        "werobot_echo:application",
         "--bind",
         f"127.0.0.1:{config.server.port}",
         "--chdir",

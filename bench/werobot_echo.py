@@ -7,8 +7,11 @@ for any WSGI server, and gives the Gunicorn command
 
     gunicorn robot:robot.wsgi
 
-which the benchmark runs as `python -m gunicorn werobot_echo:robot.wsgi`
-(plus `--bind`), with Gunicorn's defaults otherwise.
+Gunicorn 20 and later refuse a dotted name there ("Failed to parse
+'robot.wsgi' as an attribute name or function call", benoitc/gunicorn#2213),
+so this module names the same application `application`, and the benchmark
+runs `python -m gunicorn werobot_echo:application --bind ...` with Gunicorn's
+defaults otherwise (one synchronous worker).
 
 The token comes from the environment because Gunicorn imports this module by
 name and passes it no arguments.
@@ -28,3 +31,6 @@ robot = werobot.WeRoBot(token=os.environ["BENCH_WECHAT_TOKEN"], SESSION_STORAGE=
 @robot.text
 def echo(message):
     return message.content
+
+
+application = robot.wsgi

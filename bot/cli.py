@@ -15,6 +15,9 @@ from scoring.standard import StandardError
 
 logger = logging.getLogger(__name__)
 
+# Commands whose output is for a person or a script: only warnings on stderr.
+_QUIET = {"chat": logging.WARNING, "standards": logging.WARNING}
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -24,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         return send_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else _QUIET.get(args.command, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

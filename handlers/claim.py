@@ -1,16 +1,29 @@
-"""A teacher's message read as claims: parse, score, store, answer."""
+"""A teacher's message read as claims: parse, score, store, answer.
+
+A claim that lacks a fact its standard needs is not guessed: the bot asks one
+question with numbered choices and keeps the claim waiting for the answer.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 from handlers.context import Context
-from handlers.progress import progress_of
-from scoring.engine import Line, ScoringError, Unrated, score_claim
-from scoring.parser import ParsedClaim
+from handlers.progress import current_progress
+from scoring.engine import Line, ScoringError, score_claim
+from scoring.facts import Facts
+from scoring.numbers import parse_number
+from scoring.parser import ParsedClaim, normalize, read_qualifiers
+from scoring.questions import Choice, question_for
 
 logger = logging.getLogger(__name__)
+
+# How long a question waits for its answer; after that a reply is read afresh.
+QUESTION_LIFETIME = timedelta(minutes=30)
+_CHOICE_RE = re.compile(r"^(?:选|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|项|条|种)?$")
 
 
 @dataclass(frozen=True)
@@ -24,60 +37,105 @@ def handle(ctx: Context) -> str:
     parse = ctx.parser.parse(ctx.inbound.text, ctx.today)
     if not parse.understood:
         return ctx.render("not_understood", stray=parse.stray, examples=_examples(ctx))
+    return record(ctx, [_dated(c, ctx) for c in parse.claims])
 
+
+def record(ctx: Context, claims: list[ParsedClaim]) -> str:
+    """Store the claims that can be scored; ask about the first that cannot."""
     period = ctx.standard.period.span_of(ctx.today)
     accepted, problems = [], []
-    for claim in parse.claims:
-        claim = _dated(claim, ctx)
-        problem = _check(ctx, claim, period)
-        if problem:
-            problems.append(problem)
-        else:
-            accepted.append(claim)
+    for claim in claims:
+        problem = _problem(ctx, claim, period)
+        (problems if problem else accepted).append(problem or claim)
+    question = next((p for p in problems if p["kind"] == "question"), None)
+    if question:
+        _remember(ctx, question)
     if not accepted:
-        return ctx.render("claim_problems", problems=problems)
+        return ctx.render("claim_problems", problems=problems, question=question)
 
     records = [_store(ctx, c, period.start.isoformat()) for c in accepted]
-    progress = progress_of(ctx.store, ctx.person.id, ctx.standard,
-                           period.start.isoformat(), period.label)  # fmt: skip
+    progress = current_progress(ctx)
     recorded = []
-    for record, claim in zip(records, accepted, strict=True):
-        line = progress.claimed.line(record.id)
-        ctx.store.set_counted(record.id, line.counted)
-        recorded.append(Recorded(record.number, claim, line))
+    for record_, claim in zip(records, accepted, strict=True):
+        line = progress.claimed.line(record_.id)
+        ctx.store.set_counted(record_.id, line.counted)
+        recorded.append(Recorded(record_.number, claim, line))
     logger.info("recorded %d claim(s) for person %s", len(recorded), ctx.person.id)
     return ctx.render(
-        "claim_recorded", recorded=recorded, problems=problems, p=progress
+        "claim_recorded", recorded=recorded, problems=problems, question=question, p=progress
     )
+
+
+def answer(ctx: Context, pending: dict) -> str | None:
+    """Complete a waiting claim from the teacher's answer; None if this is no answer."""
+    if ctx.parser.parse(ctx.inbound.text, ctx.today).understood:
+        return None  # a new claim, not an answer
+    choices = [Choice(k, v) for k, v in pending["choices"]]
+    choice = _chosen(ctx.inbound.text, choices)
+    if choice is None:
+        return None
+    facts = Facts.from_json(pending["facts"]).with_(**{choice.key: choice.value})
+    claim = ParsedClaim(facts, pending["source"], pending["name"], frozenset())
+    return record(ctx, [claim])
+
+
+def _chosen(text: str, choices: list[Choice]) -> Choice | None:
+    words = normalize(text).strip(" .。!！~")
+    number = _CHOICE_RE.match(words)
+    if number:
+        index = parse_number(number.group(1))
+        if index is not None and 1 <= index <= len(choices):
+            return choices[int(index) - 1]
+        return None
+    said = read_qualifiers(words)
+    return next((c for c in choices if said.get(c.key) == c.value), None)
 
 
 def _dated(claim: ParsedClaim, ctx: Context) -> ParsedClaim:
     if claim.facts.day is not None:
         return claim
-    return ParsedClaim(claim.facts.with_(day=ctx.today), claim.source, claim.name)
+    return ParsedClaim(
+        claim.facts.with_(day=ctx.today), claim.source, claim.name, claim.said, claim.corrected
+    )
 
 
-def _check(ctx: Context, claim: ParsedClaim, period) -> dict | None:
+def _problem(ctx: Context, claim: ParsedClaim, period) -> dict | None:
     """Why a claim can't be recorded as it stands, as template values; None if it can."""
     item = ctx.standard.item(claim.facts.item)
     if claim.facts.day not in period:
         return {"kind": "out_of_period", "item": item, "claim": claim, "period": period}
+    question = question_for(ctx.standard, claim.facts)
+    if question:
+        return {"kind": "question", "item": item, "claim": claim, "q": question}
     try:
         score_claim(ctx.standard, claim.facts)
-    except Unrated as exc:
-        return {"kind": "unrated", "item": item, "claim": claim, "key": exc.key,
-                "choices": exc.choices, "missing": exc.missing}  # fmt: skip
     except ScoringError:
         return {"kind": "unit", "item": item, "claim": claim}
     return None
 
 
+def _remember(ctx: Context, problem: dict) -> None:
+    claim, question = problem["claim"], problem["q"]
+    payload = {
+        "facts": claim.facts.to_json(),
+        "source": claim.source,
+        "name": claim.name,
+        "choices": [[c.key, c.value] for c in question.choices],
+    }
+    ctx.store.ask(ctx.person.id, payload, ctx.now + QUESTION_LIFETIME)
+
+
 def _store(ctx: Context, claim: ParsedClaim, period_key: str):
     score = score_claim(ctx.standard, claim.facts)
     return ctx.store.add_claim(
-        ctx.person.id, period_key, claim.facts, ctx.inbound.text,
-        ctx.standard.id, ctx.standard.version, score.hours,
-    )  # fmt: skip
+        ctx.person.id,
+        period_key,
+        claim.facts,
+        ctx.inbound.text,
+        ctx.standard.id,
+        ctx.standard.version,
+        score.hours,
+    )
 
 
 def _examples(ctx: Context) -> list[str]:

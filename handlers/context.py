@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from handlers.inbound import Inbound
 from handlers.replies import Replies
@@ -20,6 +20,7 @@ class Context:
     parser: Parser
     store: Store
     replies: Replies
+    now: datetime  # aware
     today: date  # China time
 
     def render(self, name: str, **values) -> str:

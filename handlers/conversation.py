@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from handlers import claim, help, media, query
+from handlers import claim, help, media, query, records
 from handlers.context import Context
 from handlers.inbound import EVENT, FILE, IMAGE, TEXT, VOICE, Inbound
 from handlers.progress import progress_of
@@ -30,6 +30,11 @@ COMMANDS: dict[str, Callable[[Context], str]] = {}
 _COMMAND_WORDS = {
     help.handle: ("帮助", "help", "?", "怎么用", "怎么写", "使用说明", "说明", "菜单",
                   "能记什么", "记什么", "有哪些项目", "项目", "标准"),
+    records.details: ("明细", "清单", "记录", "我的记录", "列表", "明细列表", "查看明细",
+                      "查明细", "都记了什么", "记了哪些", "记了什么", "我记了什么"),
+    records.undo: ("撤销", "撤回", "取消", "撤销上一条", "撤回上一条", "删除上一条",
+                   "删掉上一条", "删掉刚才那条", "删除刚才那条", "刚才那条不对",
+                   "上一条不算", "上一条删掉", "撤销刚才那条", "不算", "记错了"),
     query.handle: ("查询", "查", "进度", "统计", "我的学时", "学时", "查学时", "查询学时",
                    "查看", "合计", "总计", "汇总", "还差多少", "差多少", "查进度",
                    "查询进度", "我的进度", "看看进度", "看进度"),
@@ -46,9 +51,17 @@ EVENTS: dict[str, Callable[[Context], str]] = {
 _FILLER_RE = re.compile(r"[\s,.;:!?，。；：！？、~～]+|一下|吧|呢|啊")
 
 
+# Commands that carry a claim number: 删除 3, 修改 3 县级.
+PATTERN_COMMANDS = [(records.DELETE_RE, records.delete), (records.CHANGE_RE, records.change)]
+
+
 def command_of(text: str) -> Callable[[Context], str] | None:
-    """The command a short message asks for, if it is one."""
-    word = _FILLER_RE.sub("", normalize(text))
+    """The command a message asks for, if it is one."""
+    words = normalize(text).strip()
+    for pattern, handler in PATTERN_COMMANDS:
+        if pattern.match(words):
+            return handler
+    word = _FILLER_RE.sub("", words)
     if not word:  # only punctuation, such as "?"
         return help.handle
     return COMMANDS.get(word)
@@ -91,9 +104,7 @@ class Conversation:
     def _dispatch(self, inbound: Inbound) -> str | None:
         ctx = self.context(inbound)
         if inbound.kind == TEXT or (inbound.kind == VOICE and inbound.text.strip()):
-            if not inbound.text.strip():
-                return help.handle(ctx)
-            return (command_of(inbound.text) or claim.handle)(ctx)
+            return self._text(ctx)
         if inbound.kind == VOICE:
             return media.voice_without_text(ctx)
         if inbound.kind in (IMAGE, FILE):
@@ -103,10 +114,22 @@ class Conversation:
             return handler(ctx) if handler else None
         return media.other(ctx)
 
+    def _text(self, ctx: Context) -> str:
+        command = command_of(ctx.inbound.text)
+        pending = self.store.open_question(ctx.person.id, ctx.now)
+        if pending is not None:
+            self.store.clear_question(ctx.person.id)
+            if command is None:
+                answered = claim.answer(ctx, pending)
+                if answered is not None:
+                    return answered
+        return (command or claim.handle)(ctx)
+
     def context(self, inbound: Inbound) -> Context:
         person = self.store.person_for(inbound.channel, inbound.user)
         standard_id = person.standard if person.standard in self.standards else None
         standard_id = standard_id or self.default_standard
+        now = self.clock()
         return Context(
             inbound=inbound,
             person=person,
@@ -114,7 +137,8 @@ class Conversation:
             parser=self.parsers[standard_id],
             store=self.store,
             replies=self.replies,
-            today=self.clock().astimezone(CHINA).date(),
+            now=now,
+            today=now.astimezone(CHINA).date(),
         )
 
     def use_standard(self, channel: str, user: str, standard_id: str) -> None:

@@ -92,3 +92,11 @@ def progress_of(store: Store, person_id: int, standard: Standard, period_key: st
         standard, engine_claims([c for c in claims if c.status == APPROVED])
     )
     return Progress(standard, period_label, claimed, approved, tuple(claims))
+
+
+def current_progress(ctx) -> Progress:
+    """The progress of the message's sender in the period that holds today."""
+    period = ctx.standard.period.span_of(ctx.today)
+    return progress_of(
+        ctx.store, ctx.person.id, ctx.standard, period.start.isoformat(), period.label
+    )

@@ -62,7 +62,16 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     db["inbox"].create({"key": str, "answer": str, "created_at": str}, pk="key")
 
 
-MIGRATIONS = [(1, _v1_initial)]
+def _v2_questions(db: sqlite_utils.Database) -> None:
+    # One open question per person: the claim waiting for a missing fact.
+    db["questions"].create(
+        {"person_id": int, "payload": str, "expires_at": str},
+        pk="person_id",
+        foreign_keys=[("person_id", "people", "id")],
+    )
+
+
+MIGRATIONS = [(1, _v1_initial), (2, _v2_questions)]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -174,6 +174,67 @@ class Store:
         }).last_pk  # fmt: skip
         return self.claim(claim_id)
 
+    def claim_by_number(self, person_id: int, number: int) -> ClaimRecord | None:
+        rows = list(
+            self.db.query(
+                "SELECT * FROM claims WHERE person_id = ? AND number = ?", [person_id, number]
+            )
+        )
+        return _claim(rows[0]) if rows else None
+
+    def last_claim(self, person_id: int) -> ClaimRecord | None:
+        """The person's most recent claim that still counts."""
+        marks = ",".join("?" * len(ACTIVE_STATES))
+        rows = list(
+            self.db.query(
+                f"SELECT * FROM claims WHERE person_id = ? AND status IN ({marks}) "
+                "ORDER BY number DESC LIMIT 1",
+                [person_id, *ACTIVE_STATES],
+            )
+        )
+        return _claim(rows[0]) if rows else None
+
+    def set_status(self, claim_id: int, status: str) -> None:
+        self.db["claims"].update(claim_id, {"status": status, "updated_at": _now()})
+
+    def change_claim(self, claim_id: int, facts: Facts, text: str, hours_raw: Fraction) -> None:
+        """New facts for a claim the teacher corrected (still pending)."""
+        self.db["claims"].update(
+            claim_id,
+            {
+                "item": facts.item,
+                "facts": json.dumps(facts.to_json(), ensure_ascii=False),
+                "text": text,
+                "hours_raw": str(hours_raw),
+                "activity_date": facts.day.isoformat() if facts.day else None,
+                "updated_at": _now(),
+            },
+        )
+
+    # --- an open question, waiting for the teacher's answer -------------------
+
+    def open_question(self, person_id: int, now: datetime) -> dict | None:
+        rows = list(
+            self.db.query(
+                "SELECT payload FROM questions WHERE person_id = ? AND expires_at > ?",
+                [person_id, now.astimezone(UTC).isoformat()],
+            )
+        )
+        return json.loads(rows[0]["payload"]) if rows else None
+
+    def ask(self, person_id: int, payload: dict, expires_at: datetime) -> None:
+        self.db["questions"].upsert(
+            {
+                "person_id": person_id,
+                "payload": json.dumps(payload, ensure_ascii=False),
+                "expires_at": expires_at.astimezone(UTC).isoformat(),
+            },
+            pk="person_id",
+        )
+
+    def clear_question(self, person_id: int) -> None:
+        self.db.execute("DELETE FROM questions WHERE person_id = ?", [person_id])
+
     def set_counted(self, claim_id: int, hours: Fraction) -> None:
         self.db["claims"].update(claim_id, {"hours_counted": str(hours)})
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 
 import pytest
@@ -89,14 +89,15 @@ def test_level_the_standard_does_not_rate_is_asked_not_recorded(tmp_path):
         Store(tmp_path / "a.db"), load_standards(), "annual-80", lambda: NOW
     )
     reply = say(conv, "公开课 县级 1次")
-    assert "校级" in reply and "片区" in reply and "还没有记录" in reply
+    assert "不按“县级”计" in reply and "1 校级" in reply and "2 片区" in reply
     assert conv.summary("oa", "u1").claims == ()
+    assert "→ 6学时" in say(conv, "2")
     conv.close()
 
 
 def test_missing_level_is_asked(conversation):
     reply = say(conversation, "研修成果")
-    assert "级别" in reply and "省级" in reply
+    assert "哪一级" in reply and "2 省级" in reply
     assert conversation.summary("oa", "u1").claims == ()
 
 
@@ -179,3 +180,91 @@ def test_claim_outside_the_period_is_refused(conversation):
 @pytest.mark.parametrize("text", ["公开课 县级 1次", "听课12节", "查询公开课"])
 def test_claims_are_not_commands(text):
     assert command_of(text) is None
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def ticking(tmp_path):
+    clock = Clock(NOW)
+    conv = Conversation(Store(tmp_path / "q.db"), load_standards(), "annual-80", clock)
+    yield conv, clock
+    conv.close()
+
+
+@pytest.mark.parametrize("answer", ["2", "２", "二", "第2个", "省级", "省里"])
+def test_a_question_is_answered_by_number_or_word(tmp_path, answer):
+    conv = Conversation(
+        Store(tmp_path / "n.db"), load_standards(), "capped-50", lambda: NOW
+    )
+    say(conv, "研修成果")
+    reply = say(conv, answer)
+    assert "#1 研修成果 · 省级 · 1项 → 4学时" in reply
+    conv.close()
+
+
+def test_questions_chain_until_the_claim_can_be_scored(ticking):
+    conv, _ = ticking
+    assert "哪一级" in say(conv, "论文获奖了")
+    second = say(conv, "省级")
+    assert "几等奖" in second and "已发表" in second
+    assert "→ 12学时" in say(conv, "一等奖")
+    assert conv.summary("oa", "u1").claimed.total == 12
+
+
+def test_an_expired_question_is_not_answered(ticking):
+    conv, clock = ticking
+    say(conv, "论文获奖了")
+    clock.now = NOW + timedelta(minutes=31)
+    assert "没看出是哪一项" in say(conv, "2")
+    assert conv.summary("oa", "u1").claims == ()
+
+
+def test_a_new_claim_while_a_question_waits_is_a_claim(ticking):
+    conv, _ = ticking
+    say(conv, "论文获奖了")
+    assert "集中培训 · 2天 → 16学时" in say(conv, "外出培训 2天")
+    assert "没看出是哪一项" in say(conv, "1")  # the question is gone
+
+
+def test_details_undo_delete_and_change(conversation):
+    say(conversation, "公开课 县级 1次")
+    say(conversation, "听课 12节")
+    say(conversation, "评课 2次")
+    details = say(conversation, "明细")
+    assert "#1 公开课" in details and "#3 评课" in details and "［待核查］" in details
+
+    assert "已删除第 3 条" in say(conversation, "撤销")
+    assert "已删除第 1 条" in say(conversation, "删除 1")
+    changed = say(conversation, "修改 2 20节")
+    assert "#2 听课 · 20节 → 4学时" in changed
+    assert conversation.summary("oa", "u1").claimed.total == 4
+    assert "没有找到第 9 条" in say(conversation, "删除 9")
+
+
+def test_change_to_another_item(conversation):
+    say(conversation, "公开课 县级 1次")
+    assert "#1 研修成果 · 市级 · 1项 → 3学时" in say(
+        conversation, "修改1 研修成果 市级"
+    )
+
+
+def test_reviewed_claims_are_locked(conversation):
+    say(conversation, "公开课 县级 1次")
+    claim = conversation.store.claim_by_number(1, 1)
+    conversation.store.set_status(claim.id, "approved")
+    assert "已锁定" in say(conversation, "删除 1")
+    assert "已锁定" in say(conversation, "修改 1 省级")
+    assert "已锁定" in say(conversation, "撤销")
+    assert conversation.summary("oa", "u1").approved.total == 2
+
+
+def test_a_slip_is_read_and_said(conversation):
+    reply = say(conversation, "公开客 县级 1次")
+    assert "→ 2学时" in reply and "按“公开课”理解" in reply

@@ -1,0 +1,88 @@
+"""明细, 撤销, 删除 N, 修改 N …: a teacher sees and corrects their own claims.
+
+Only claims still waiting for the school's check can change; once the review
+has started they are locked, and the answer says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from handlers.context import Context
+from handlers.progress import current_progress
+from scoring.engine import score_claim
+from scoring.parser import ParsedClaim, normalize, read_qualifiers
+from scoring.questions import question_for
+from storage.store import PENDING_CHECK, WITHDRAWN, ClaimRecord
+
+logger = logging.getLogger(__name__)
+
+_NUMBER = r"(?:第|#|＃|no\.?)?\s*(\d{1,4})\s*(?:条|号)?"
+DELETE_RE = re.compile(rf"^(?:删除|删掉|删|去掉|作废|撤销|撤回|取消)\s*{_NUMBER}$")
+CHANGE_RE = re.compile(rf"^(?:修改|改成|改为|改|更正)\s*{_NUMBER}\s*(?:为|成|:)?\s*(?P<rest>.+)$")
+
+
+def details(ctx: Context) -> str:
+    progress = current_progress(ctx)
+    return ctx.render("details", p=progress)
+
+
+def undo(ctx: Context) -> str:
+    claim = ctx.store.last_claim(ctx.person.id)
+    if claim is None:
+        return ctx.render("record_missing", number=None)
+    return _withdraw(ctx, claim)
+
+
+def delete(ctx: Context) -> str:
+    match = DELETE_RE.match(_words(ctx))
+    claim = ctx.store.claim_by_number(ctx.person.id, int(match.group(1)))
+    if claim is None or claim.status == WITHDRAWN:
+        return ctx.render("record_missing", number=int(match.group(1)))
+    return _withdraw(ctx, claim)
+
+
+def change(ctx: Context) -> str:
+    match = CHANGE_RE.match(_words(ctx))
+    number = int(match.group(1))
+    claim = ctx.store.claim_by_number(ctx.person.id, number)
+    if claim is None or claim.status == WITHDRAWN:
+        return ctx.render("record_missing", number=number)
+    if claim.status != PENDING_CHECK:
+        return ctx.render("record_locked", claim=claim, action="修改")
+    facts = _corrected(ctx, claim, match.group("rest"))
+    if facts is None:
+        return ctx.render("record_change_unread", claim=claim)
+    question = question_for(ctx.standard, facts)
+    if question:
+        return ctx.render("record_change_unread", claim=claim, q=question)
+    ctx.store.change_claim(claim.id, facts, ctx.inbound.text, score_claim(ctx.standard, facts).hours)
+    progress = current_progress(ctx)
+    line = progress.claimed.line(claim.id)
+    ctx.store.set_counted(claim.id, line.counted)
+    logger.info("person %s changed claim %s", ctx.person.id, claim.number)
+    return ctx.render("record_changed", number=number, facts=facts, line=line, p=progress)
+
+
+def _corrected(ctx: Context, claim: ClaimRecord, rest: str):
+    """New facts: a whole new claim if the text names an item, else changed qualifiers."""
+    parse = ctx.parser.parse(rest, ctx.today)
+    if parse.claims:
+        new: ParsedClaim = parse.claims[0]
+        day = new.facts.day or claim.facts.day
+        return new.facts.with_(day=day)
+    said = read_qualifiers(normalize(rest))
+    return claim.facts.with_(**said) if said else None
+
+
+def _withdraw(ctx: Context, claim: ClaimRecord) -> str:
+    if claim.status != PENDING_CHECK:
+        return ctx.render("record_locked", claim=claim, action="删除")
+    ctx.store.set_status(claim.id, WITHDRAWN)
+    logger.info("person %s withdrew claim %s", ctx.person.id, claim.number)
+    return ctx.render("record_withdrawn", claim=claim, p=current_progress(ctx))
+
+
+def _words(ctx: Context) -> str:
+    return normalize(ctx.inbound.text).strip()
