@@ -23,7 +23,9 @@ logger = logging.getLogger(__name__)
 
 # How long a question waits for its answer; after that a reply is read afresh.
 QUESTION_LIFETIME = timedelta(minutes=30)
-_CHOICE_RE = re.compile(r"^(?:选|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|项|条|种)?$")
+_CHOICE_RE = re.compile(
+    r"^(?:选|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|项|条|种)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,11 @@ def record(ctx: Context, claims: list[ParsedClaim]) -> str:
         recorded.append(Recorded(record_.number, claim, line))
     logger.info("recorded %d claim(s) for person %s", len(recorded), ctx.person.id)
     return ctx.render(
-        "claim_recorded", recorded=recorded, problems=problems, question=question, p=progress
+        "claim_recorded",
+        recorded=recorded,
+        problems=problems,
+        question=question,
+        p=progress,
     )
 
 
@@ -95,7 +101,11 @@ def _dated(claim: ParsedClaim, ctx: Context) -> ParsedClaim:
     if claim.facts.day is not None:
         return claim
     return ParsedClaim(
-        claim.facts.with_(day=ctx.today), claim.source, claim.name, claim.said, claim.corrected
+        claim.facts.with_(day=ctx.today),
+        claim.source,
+        claim.name,
+        claim.said,
+        claim.corrected,
     )
 
 

@@ -52,7 +52,10 @@ _FILLER_RE = re.compile(r"[\s,.;:!?，。；：！？、~～]+|一下|吧|呢|�
 
 
 # Commands that carry a claim number: 删除 3, 修改 3 县级.
-PATTERN_COMMANDS = [(records.DELETE_RE, records.delete), (records.CHANGE_RE, records.change)]
+PATTERN_COMMANDS = [
+    (records.DELETE_RE, records.delete),
+    (records.CHANGE_RE, records.change),
+]
 
 
 def command_of(text: str) -> Callable[[Context], str] | None:

@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 
 _NUMBER = r"(?:第|#|＃|no\.?)?\s*(\d{1,4})\s*(?:条|号)?"
 DELETE_RE = re.compile(rf"^(?:删除|删掉|删|去掉|作废|撤销|撤回|取消)\s*{_NUMBER}$")
-CHANGE_RE = re.compile(rf"^(?:修改|改成|改为|改|更正)\s*{_NUMBER}\s*(?:为|成|:)?\s*(?P<rest>.+)$")
+CHANGE_RE = re.compile(
+    rf"^(?:修改|改成|改为|改|更正)\s*{_NUMBER}\s*(?:为|成|:)?\s*(?P<rest>.+)$"
+)
 
 
 def details(ctx: Context) -> str:
@@ -57,12 +59,15 @@ def change(ctx: Context) -> str:
     question = question_for(ctx.standard, facts)
     if question:
         return ctx.render("record_change_unread", claim=claim, q=question)
-    ctx.store.change_claim(claim.id, facts, ctx.inbound.text, score_claim(ctx.standard, facts).hours)
+    hours = score_claim(ctx.standard, facts).hours
+    ctx.store.change_claim(claim.id, facts, ctx.inbound.text, hours)
     progress = current_progress(ctx)
     line = progress.claimed.line(claim.id)
     ctx.store.set_counted(claim.id, line.counted)
     logger.info("person %s changed claim %s", ctx.person.id, claim.number)
-    return ctx.render("record_changed", number=number, facts=facts, line=line, p=progress)
+    return ctx.render(
+        "record_changed", number=number, facts=facts, line=line, p=progress
+    )
 
 
 def _corrected(ctx: Context, claim: ClaimRecord, rest: str):

@@ -51,7 +51,9 @@ def question_for(standard: Standard, facts: Facts) -> Question | None:
             continue
         other = next(k for k, _ in rate.when if known.get(k) is None)
         choices.extend(
-            Choice(other, v) for v in dict(rate.when)[other] if Choice(other, v) not in choices
+            Choice(other, v)
+            for v in dict(rate.when)[other]
+            if Choice(other, v) not in choices
         )
     refused = getattr(facts, refused_key) if refused_key else None
     return Question(item, refused_key or key, tuple(choices), refused)
@@ -66,7 +68,9 @@ def _refused_key(item: Item, known: dict) -> str | None:
 
 
 def _consistent(rate: Rate, known: dict) -> bool:
-    return all(known.get(k) is None or known.get(k) in allowed for k, allowed in rate.when)
+    return all(
+        known.get(k) is None or known.get(k) in allowed for k, allowed in rate.when
+    )
 
 
 def _values(rates: list[Rate], key: str) -> list:

@@ -177,7 +177,8 @@ class Store:
     def claim_by_number(self, person_id: int, number: int) -> ClaimRecord | None:
         rows = list(
             self.db.query(
-                "SELECT * FROM claims WHERE person_id = ? AND number = ?", [person_id, number]
+                "SELECT * FROM claims WHERE person_id = ? AND number = ?",
+                [person_id, number],
             )
         )
         return _claim(rows[0]) if rows else None
@@ -197,7 +198,9 @@ class Store:
     def set_status(self, claim_id: int, status: str) -> None:
         self.db["claims"].update(claim_id, {"status": status, "updated_at": _now()})
 
-    def change_claim(self, claim_id: int, facts: Facts, text: str, hours_raw: Fraction) -> None:
+    def change_claim(
+        self, claim_id: int, facts: Facts, text: str, hours_raw: Fraction
+    ) -> None:
         """New facts for a claim the teacher corrected (still pending)."""
         self.db["claims"].update(
             claim_id,
