@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from handlers.context import Context
@@ -17,7 +17,7 @@ from scoring.engine import Line, ScoringError, score_claim
 from scoring.facts import Facts
 from scoring.numbers import parse_number
 from scoring.parser import ParsedClaim, normalize, read_qualifiers
-from scoring.questions import Choice, question_for
+from scoring.questions import Choice, Question, question_for
 
 logger = logging.getLogger(__name__)
 
@@ -74,15 +74,27 @@ def record(ctx: Context, claims: list[ParsedClaim]) -> str:
 
 def answer(ctx: Context, pending: dict) -> str | None:
     """Complete a waiting claim from the teacher's answer; None if this is no answer."""
-    if ctx.parser.parse(ctx.inbound.text, ctx.today).understood:
-        return None  # a new claim, not an answer
     choices = [Choice(k, v) for k, v in pending["choices"]]
-    choice = _chosen(ctx.inbound.text, choices)
+    parse = ctx.parser.parse(ctx.inbound.text, ctx.today)
+    if parse.understood:
+        choice = _named_item(parse, choices)
+        if choice is None:
+            return None  # a new claim, not an answer
+    else:
+        choice = _chosen(ctx.inbound.text, choices)
     if choice is None:
         return None
     facts = Facts.from_json(pending["facts"]).with_(**{choice.key: choice.value})
     claim = ParsedClaim(facts, pending["source"], pending["name"], frozenset())
     return record(ctx, [claim])
+
+
+def _named_item(parse, choices: list[Choice]) -> Choice | None:
+    """An answer to "which item" that names one of the offered items and nothing more."""
+    if len(parse.claims) != 1 or "quantity" in parse.claims[0].said:
+        return None
+    wanted = Choice("item", parse.claims[0].facts.item)
+    return wanted if wanted in choices else None
 
 
 def _chosen(text: str, choices: list[Choice]) -> Choice | None:
@@ -100,18 +112,16 @@ def _chosen(text: str, choices: list[Choice]) -> Choice | None:
 def _dated(claim: ParsedClaim, ctx: Context) -> ParsedClaim:
     if claim.facts.day is not None:
         return claim
-    return ParsedClaim(
-        claim.facts.with_(day=ctx.today),
-        claim.source,
-        claim.name,
-        claim.said,
-        claim.corrected,
-    )
+    return replace(claim, facts=claim.facts.with_(day=ctx.today))
 
 
 def _problem(ctx: Context, claim: ParsedClaim, period) -> dict | None:
     """Why a claim can't be recorded as it stands, as template values; None if it can."""
     item = ctx.standard.item(claim.facts.item)
+    if claim.candidates:
+        choices = tuple(Choice("item", i) for i in claim.candidates)
+        question = Question(None, "item", choices, refused=claim.name)
+        return {"kind": "question", "item": item, "claim": claim, "q": question}
     if claim.facts.day not in period:
         return {"kind": "out_of_period", "item": item, "claim": claim, "period": period}
     question = question_for(ctx.standard, claim.facts)

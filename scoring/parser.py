@@ -73,6 +73,7 @@ class ParsedClaim:
     name: str  # the item name as matched
     said: frozenset = frozenset()
     corrected: str | None = None
+    candidates: tuple[str, ...] = ()  # items a generic word may mean; ask which
 
     def updated(self, facts: dict) -> ParsedClaim:
         return replace(
@@ -108,6 +109,8 @@ def normalize(text: str) -> str:
 
 
 _QUALIFIERS = ("level", "grade", "role", "published")
+# Endings too common in everyday talk to read as "one of these items".
+_TOO_GENERIC = {"活动", "学习", "研修", "成果"}
 # Characters teachers' input methods put for 课 (same sound).
 _SOUND_ALIKE = {"客": "课", "刻": "课", "克": "课", "科": "课", "棵": "课"}
 _PRODUCT_RE = re.compile(
@@ -129,6 +132,9 @@ class Parser:
         ordered = sorted(self._names, key=len, reverse=True)
         self._name_re = re.compile("|".join(re.escape(n) for n in ordered))
         self._fuzzy = [n for n in ordered if len(n) >= 2]
+        self._generic = _shared_endings(self._names)
+        generic = sorted(self._generic, key=len, reverse=True)
+        self._generic_re = re.compile("|".join(re.escape(g) for g in generic) or "(?!)")
 
     def parse(self, text: str, today: date) -> Parse:
         norm = _multiply_products(normalize(text))
@@ -139,13 +145,24 @@ class Parser:
             for piece in self._pieces(clause):
                 match = self._name_re.search(piece)
                 if match is None:
-                    reader.qualifiers(read_qualifiers(piece))
+                    self._read_generic(reader, piece)
                     continue
                 rest = piece[: match.start()] + " " + piece[match.end() :]
                 item_id, implied = self._names[match.group(0)]
                 reader.item(item_id, dict(implied), read_qualifiers(rest), piece.strip(),
                             match.group(0), corrected)  # fmt: skip
         return Parse(tuple(reader.claims), reader.stray)
+
+    def _read_generic(self, reader: _ClauseReader, piece: str) -> None:
+        """A word that ends the names of several items (培训, 教研) asks which one."""
+        match = self._generic_re.search(piece)
+        if match is None:
+            reader.qualifiers(read_qualifiers(piece))
+            return
+        rest = piece[: match.start()] + " " + piece[match.end() :]
+        candidates = self._generic[match.group(0)]
+        reader.item(candidates[0], {}, read_qualifiers(rest), piece.strip(), match.group(0),
+                    None, candidates)  # fmt: skip
 
     def _pieces(self, clause: str) -> list[str]:
         """Split a clause before each item name after the first."""
@@ -167,6 +184,26 @@ class Parser:
             return clause, None
         start, name = next(iter(found.values()))
         return clause[:start] + name + clause[start + len(name) :], name
+
+
+def _shared_endings(names: dict[str, tuple[str, tuple]]) -> dict[str, tuple[str, ...]]:
+    """Endings of two or more characters shared by names of different items.
+
+    培训 ends 校本培训, 集中培训 and 远程培训: a message saying only 培训 could be
+    any of them. Full names are left out; they are never ambiguous.
+    """
+    owners: dict[str, list[str]] = {}
+    for name, (item_id, _) in names.items():
+        for start in range(2, len(name) - 1):
+            ending = name[start:]
+            items = owners.setdefault(ending, [])
+            if item_id not in items:
+                items.append(item_id)
+    return {
+        e: tuple(i)
+        for e, i in owners.items()
+        if len(i) > 1 and e not in names and e not in _TOO_GENERIC
+    }
 
 
 def _one_slip(window: str, name: str) -> bool:
@@ -206,14 +243,16 @@ class _ClauseReader:
         self._base: ParsedClaim | None = None
         self._broken = False
 
-    def item(self, item_id, implied, facts, source, name, corrected) -> None:
+    def item(
+        self, item_id, implied, facts, source, name, corrected, candidates=()
+    ) -> None:
         values = {**implied, **facts}
         if self.day is not None:
             values.setdefault("day", self.day)
         if "quantity" not in values and "quantity" in self.stray:
             values["quantity"] = self.stray["quantity"]  # 读了两本书，写了读书笔记
         claim = ParsedClaim(Facts(item=item_id, **values), source, name,
-                            frozenset(values), corrected)  # fmt: skip
+                            frozenset(values), corrected, candidates)  # fmt: skip
         self.claims.append(claim)
         self._base, self._broken = claim, False
 
