@@ -71,7 +71,58 @@ def _v2_questions(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [(1, _v1_initial), (2, _v2_questions)]
+def _v3_review(db: sqlite_utils.Database) -> None:
+    """Towns and schools, roles, evidence, the audit log and the push outbox."""
+    db["towns"].create({"id": int, "name": str}, pk="id", not_null={"name"})
+    db["towns"].create_index(["name"], unique=True)
+    db["schools"].create(
+        {"id": int, "name": str, "town_id": int, "standard": str, "invite_code": str},
+        pk="id",
+        foreign_keys=[("town_id", "towns", "id")],
+        not_null={"name", "town_id"},
+    )
+    db["schools"].create_index(["town_id", "name"], unique=True)
+    db["schools"].create_index(["invite_code"], unique=True)
+    db["people"].add_column("staff_no", str)
+    db["people"].add_column("school_id", int, fk="schools", fk_col="id")
+    db["people"].create_index(["school_id", "staff_no"], unique=True)
+    db["evidence"].create(
+        {"id": int, "claim_id": int, "media_id": str, "kind": str, "path": str,
+         "sha256": str, "size": int, "state": str, "error": str,
+         "created_at": str, "fetched_at": str},  # fmt: skip
+        pk="id",
+        foreign_keys=[("claim_id", "claims", "id")],
+    )
+    db["evidence"].create_index(["claim_id"])
+    db["decisions"].create(
+        {"id": int, "at": str, "actor_id": int, "claim_id": int, "action": str,
+         "from_status": str, "to_status": str, "hours_before": str,
+         "hours_after": str, "reason": str},  # fmt: skip
+        pk="id",
+        foreign_keys=[("actor_id", "people", "id"), ("claim_id", "claims", "id")],
+    )
+    db["decisions"].create_index(["claim_id"])
+    # The audit log is append-only: no command, and no mistake, can rewrite it.
+    for event in ("UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER decisions_no_{event.lower()} BEFORE {event} ON decisions "
+            "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+        )
+    db["outbox"].create(
+        {"id": int, "key": str, "person_id": int, "text": str, "state": str,
+         "channel": str, "attempts": int, "next_attempt_at": str, "error": str,
+         "created_at": str, "sent_at": str},  # fmt: skip
+        pk="id",
+        foreign_keys=[("person_id", "people", "id")],
+        not_null={"key", "person_id", "text", "state"},
+    )
+    db["outbox"].create_index(["key"], unique=True)
+    db["outbox"].create_index(["state", "next_attempt_at"])
+    # Which claims each reviewer has already been prompted about.
+    db["prompted"].create({"person_id": int, "claim_id": int}, pk=("person_id", "claim_id"))
+
+
+MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review)]
 
 
 def migrate(db: sqlite_utils.Database) -> int:
@@ -82,10 +133,15 @@ def migrate(db: sqlite_utils.Database) -> int:
     for version, step in MIGRATIONS:
         if version in done:
             continue
-        with db.conn:
+        db.execute("BEGIN")
+        try:
             step(db)
             db["migrations"].insert(
                 {"version": version, "applied_at": datetime.now(UTC).isoformat()}
             )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
         logger.info("applied schema migration %s", version)
     return max(v for v, _ in MIGRATIONS)

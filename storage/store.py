@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlite_utils
 
 from scoring.facts import Facts
+from storage.outbox import OutboxQueries
 from storage.schema import migrate
 
 # Review states; the Chinese names live in templates.
@@ -58,7 +59,7 @@ def _fraction(text: str | None) -> Fraction | None:
     return None if text in (None, "") else Fraction(text)
 
 
-class Store:
+class Store(OutboxQueries):
     """One SQLite file in WAL mode, opened for the life of the process."""
 
     def __init__(self, path: Path | str):
