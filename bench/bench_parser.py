@@ -84,15 +84,20 @@ def main() -> int:
     total = len(lines)
     exact = len(verdicts[EXACT])
     sizes = Counter(line.standard for line in lines)
-    print(f"corpus: {total} messages ("
-          + ", ".join(f"{sid} {n}" for sid, n in sorted(sizes.items())) + ")")
+    print(
+        f"corpus: {total} messages ("
+        + ", ".join(f"{sid} {n}" for sid, n in sorted(sizes.items()))
+        + ")"
+    )
     for sid in sorted(sizes):
         ok = sum(1 for line, _ in verdicts[EXACT] if line.standard == sid)
         print(f"  {sid}: {ok}/{sizes[sid]} exact ({ok / sizes[sid]:.1%})")
     share = exact / total
     print(f"accuracy: {exact}/{total} exact = {share:.1%} (goal {GOAL_EXACT:.0%})")
-    print(f"misses: {len(verdicts[WRONG_RECORD])} wrong record, "
-          f"{len(verdicts[ASKED_INSTEAD])} asked instead (goal: 0 wrong records)")
+    print(
+        f"misses: {len(verdicts[WRONG_RECORD])} wrong record, "
+        f"{len(verdicts[ASKED_INSTEAD])} asked instead (goal: 0 wrong records)"
+    )
     if not args.quiet:
         for kind in (WRONG_RECORD, ASKED_INSTEAD):
             if verdicts[kind]:
@@ -106,9 +111,11 @@ def main() -> int:
     pinned = pin_to_one_core()
     count, elapsed = throughput(lines, parsers, args.seconds)
     rate = count / elapsed
-    print(f"\nthroughput: {rate:,.0f} messages/second "
-          f"({count} parses in {elapsed:.2f} s, one core, {pinned}; "
-          f"goal {GOAL_RATE:,})")
+    print(
+        f"\nthroughput: {rate:,.0f} messages/second "
+        f"({count} parses in {elapsed:.2f} s, one core, {pinned}; "
+        f"goal {GOAL_RATE:,})"
+    )
     met = share >= GOAL_EXACT and not verdicts[WRONG_RECORD] and rate >= GOAL_RATE
     print("goals met" if met else "goals not met")
     return 0

@@ -442,7 +442,7 @@ def print_table(results: Sequence[Result]) -> None:
 def verdict(result: Result) -> str:
     goal = f"goal ≥{GOAL_RATE} msg/s with p99 < {GOAL_P99_MS} ms, plain, full path"
     if not result.ok:
-        return f"NOT MET ({goal}): {len(result.errors)} errors"
+        return f"NOT MET ({goal}): the run had {len(result.errors)} error(s)"
     rate, p99 = result.rate, result.percentile_ms(99)
     met = rate >= GOAL_RATE and p99 < GOAL_P99_MS
     word = "met" if met else "NOT MET"
@@ -460,8 +460,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--time-limit",
         type=_positive,
-        default=60,
-        help="seconds per server for warm-up and timed requests (default 60)",
+        default=25,
+        help="seconds per server for warm-up and timed requests (default 25)",
     )
     return parser.parse_args(argv)
 

@@ -16,7 +16,12 @@ from scoring.standard import StandardError
 logger = logging.getLogger(__name__)
 
 # Commands whose output is for a person or a script: only warnings on stderr.
-_QUIET = {"chat": logging.WARNING, "standards": logging.WARNING}
+_QUIET = {
+    "chat": logging.WARNING,
+    "standards": logging.WARNING,
+    "roster": logging.WARNING,
+    "prompts": logging.WARNING,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,6 +68,27 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("send", help="send a signed message to a running server (-h)")
 
+    roster = commands.add_parser(
+        "roster", help="import the roster; invite codes; unbind"
+    )
+    roster_do = roster.add_subparsers(dest="action", required=True)
+    load = roster_do.add_parser("import", help="import a CSV or XLSX roster")
+    load.add_argument("file", type=Path)
+    load.add_argument("--config", type=Path)
+    load.set_defaults(run=_roster_import)
+    invites = roster_do.add_parser("invites", help="print each school's invite code")
+    invites.add_argument("--config", type=Path)
+    invites.set_defaults(run=_roster_invites)
+    unbind = roster_do.add_parser("unbind", help="detach a person's WeChat")
+    unbind.add_argument("name")
+    unbind.add_argument("school")
+    unbind.add_argument("--config", type=Path)
+    unbind.set_defaults(run=_roster_unbind)
+
+    prompts = commands.add_parser("prompts", help="queue batched review prompts now")
+    prompts.add_argument("--config", type=Path)
+    prompts.set_defaults(run=_prompts)
+
     standards = commands.add_parser("standards", help="check or show standard files")
     which = standards.add_subparsers(dest="action", required=True)
     check = which.add_parser("check", help="check a standard file")
@@ -72,6 +98,17 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id")
     show.add_argument("--config", type=Path)
     show.set_defaults(run=_standards_show)
+    rescore = which.add_parser(
+        "rescore", help="score the current period again under the current file"
+    )
+    rescore.add_argument("id")
+    rescore.add_argument("--config", type=Path)
+    rescore.add_argument("--db", type=Path, help="SQLite file (default: from config)")
+    rescore.add_argument(
+        "--on", help="a day in the period, YYYY-MM-DD (default: today)"
+    )
+    rescore.add_argument("--apply", action="store_true", help="write and record it")
+    rescore.set_defaults(run=_standards_rescore)
     return parser
 
 
@@ -121,10 +158,42 @@ def _standards_check(args) -> int:
         for problem in exc.problems:
             print(f"  - {problem}")
         return 1
-    print(
-        f"{args.file}: ok — {standard.id} {standard.version}, {len(standard.items)} items"
-    )
+    problems = _standards_example_problems(standard)
+    if problems:
+        print(f"{args.file}: {len(problems)} problem(s)")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 1
+    items = len(standard.items)
+    print(f"{args.file}: ok — {standard.id} {standard.version}, {items} items")
     return 0
+
+
+def _standards_example_problems(standard) -> list[str]:
+    """Each item's example must read as that item and score: teachers copy them."""
+    from datetime import date
+
+    from scoring.engine import ScoringError, score_claim
+    from scoring.parser import Parser
+
+    parser = Parser(standard)
+    problems = []
+    for item in standard.items:
+        if not item.example:
+            continue
+        claims = parser.parse(item.example, date.today()).claims
+        read = [c.facts.item for c in claims]
+        if read != [item.id]:
+            where = f"[[item]] {item.id} example {item.example!r}"
+            problems.append(
+                f"{where}: is read as {read or 'nothing'}, not as this item"
+            )
+            continue
+        try:
+            score_claim(standard, claims[0].facts)
+        except ScoringError as exc:
+            problems.append(f"[[item]] {item.id} example {item.example!r}: {exc}")
+    return problems
 
 
 def _standards_show(args) -> int:
@@ -137,4 +206,121 @@ def _standards_show(args) -> int:
         print(f"unknown standard {args.id!r}; known: {', '.join(sorted(standards))}")
         return 1
     print(Replies().render("standard_table", standard=standards[args.id]))
+    return 0
+
+
+def _standards_rescore(args) -> int:
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot import rescore
+    from scoring.standard import load_standards
+    from storage.store import Store
+
+    config = load_config(args.config)
+    standards = load_standards(config.scoring.standards_dir)
+    if args.id not in standards:
+        print(f"unknown standard {args.id!r}; known: {', '.join(sorted(standards))}")
+        return 1
+    standard = standards[args.id]
+    china_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    day = date.fromisoformat(args.on) if args.on else china_today
+    span = standard.period.span_of(day)
+    store = Store(args.db or config.storage.database)
+    try:
+        teachers = rescore.plan(store, standard, span.start.isoformat())
+        _standards_rescore_report(standard, span.label, teachers)
+        if args.apply and any(t.changed for t in teachers):
+            run = rescore.apply(store, standard, span.start.isoformat(), teachers)
+            print(f"applied and recorded as rescoring #{run}")
+        elif any(t.changed for t in teachers):
+            print("nothing written; run again with --apply to write these changes")
+    finally:
+        store.close()
+    return 1 if any(t.problem for t in teachers) else 0
+
+
+def _standards_rescore_report(standard, label: str, teachers) -> None:
+    from scoring.numbers import display
+
+    changed = [t for t in teachers if t.changed]
+    print(f"{standard.id} version {standard.version}, {label}: "
+          f"{len(teachers)} teacher(s), {len(changed)} with changes")  # fmt: skip
+    for t in teachers:
+        who = f"#{t.person_id} {t.name or ''}".strip()
+        if t.problem:
+            print(f"  {who}: cannot rescore — {t.problem}")
+            continue
+        if not t.changed:
+            continue
+        delta = t.after - t.before
+        sign = "+" if delta >= 0 else "-"
+        claims = sum(c.changed for c in t.claims)
+        print(f"  {who}: {display(t.before)} → {display(t.after)} {standard.unit} "
+              f"({sign}{display(abs(delta))}; {claims} claim(s); "
+              f"was version {', '.join(t.old_versions)})")  # fmt: skip
+
+
+def _open_store(args):
+    from scoring.standard import load_standards
+    from storage.store import Store
+
+    config = load_config(args.config)
+    return (
+        config,
+        Store(config.storage.database),
+        load_standards(config.scoring.standards_dir),
+    )
+
+
+def _roster_import(args) -> int:
+    from bot.roster import RosterError, import_roster
+    from handlers.replies import Replies
+
+    _, store, standards = _open_store(args)
+    try:
+        report = import_roster(store, args.file, set(standards))
+    except RosterError as exc:
+        print(f"roster error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(Replies().render("roster_report", report=report, path=args.file))
+    return 1 if report.rejected else 0
+
+
+def _roster_invites(args) -> int:
+    from handlers.replies import Replies
+
+    _, store, _ = _open_store(args)
+    schools = store.all_schools()
+    store.close()
+    print(Replies().render("roster_invites", schools=schools))
+    return 0
+
+
+def _roster_unbind(args) -> int:
+    from handlers.replies import Replies
+
+    _, store, _ = _open_store(args)
+    with store.transaction():
+        schools = store.schools_matching(args.school)
+        people = (
+            store.people_named(args.name, [s.id for s in schools]) if schools else []
+        )
+        removed = store.unbind(people[0]["id"]) if len(people) == 1 else 0
+    store.close()
+    print(Replies().render("roster_unbound", name=args.name, school=args.school,
+                           found=len(people), removed=removed))  # fmt: skip
+    return 0 if len(people) == 1 else 1
+
+
+def _prompts(args) -> int:
+    from handlers.prompts import queue_prompts
+    from handlers.replies import Replies
+
+    _, store, standards = _open_store(args)
+    count = queue_prompts(store, standards, Replies())
+    store.close()
+    print(f"queued {count} review prompt(s)")
     return 0

@@ -15,6 +15,9 @@ from pathlib import Path
 
 MODES = ("plain", "compatible", "safe")
 DEFAULT_API_BASE_URL = "https://api.weixin.qq.com/"
+DEFAULT_WECOM_API_BASE_URL = "https://qyapi.weixin.qq.com/"
+# Ways to push a message, by name; [push] routes orders them (see bot/push.py).
+PUSH_ROUTES = ("oa_custom", "oa_template", "wecom")
 DEFAULT_DATA_DIR = Path("data")
 
 # Environment variables that may carry secrets instead of the file.
@@ -24,6 +27,10 @@ ENV_OVERRIDES = {
     "XUESHI_WECHAT_APP_SECRET": ("wechat", "app_secret"),
     "XUESHI_WECHAT_ENCODING_AES_KEY": ("wechat", "encoding_aes_key"),
     "XUESHI_WECHAT_PREVIOUS_ENCODING_AES_KEY": ("wechat", "previous_encoding_aes_key"),
+    "XUESHI_WECOM_CORP_ID": ("wecom", "corp_id"),
+    "XUESHI_WECOM_SECRET": ("wecom", "secret"),
+    "XUESHI_WECOM_TOKEN": ("wecom", "token"),
+    "XUESHI_WECOM_ENCODING_AES_KEY": ("wecom", "encoding_aes_key"),
 }
 
 
@@ -55,6 +62,48 @@ class WechatConfig:
     api_base_url: str = DEFAULT_API_BASE_URL
     # Requests whose timestamp is further than this from now are refused.
     max_clock_skew_seconds: int = 600
+    # A template message (模板消息) for pushes outside the 48-hour window: the
+    # template's id, and the data field that carries the text.
+    template_id: str = ""
+    template_field: str = "content"
+
+
+@dataclass(frozen=True)
+class WecomConfig:
+    """A WeCom (企业微信) self-built app; configured when `corp_id` is set."""
+
+    corp_id: str = ""
+    agent_id: int = 0
+    secret: str = ""  # the app's Secret, for pushing messages
+    token: str = ""
+    encoding_aes_key: str = ""
+    path: str = "/wecom"
+    api_base_url: str = DEFAULT_WECOM_API_BASE_URL
+    max_clock_skew_seconds: int = 600
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.corp_id)
+
+
+@dataclass(frozen=True)
+class PushConfig:
+    """How the outbox sends; the limits are WeChat's, as of wechat.md."""
+
+    # Tried in this order; a route whose settings are missing is left out.
+    routes: tuple[str, ...] = ("oa_custom", "wecom", "oa_template")
+    poll_seconds: int = 5
+    # Transient failures on one route before it counts as failed.
+    max_attempts: int = 6
+    retry_base_seconds: int = 30
+    retry_max_seconds: int = 3600
+    timeout_seconds: int = 10
+    # On shutdown, how long a send in flight may take to finish.
+    drain_seconds: int = 5
+    oa_window_hours: int = 48
+    oa_window_quota: int = 5
+    wecom_per_minute: int = 30
+    wecom_per_hour: int = 1000
 
 
 @dataclass(frozen=True)
@@ -70,6 +119,8 @@ class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     wechat: WechatConfig = field(default_factory=WechatConfig)
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    wecom: WecomConfig = field(default_factory=WecomConfig)
+    push: PushConfig = field(default_factory=PushConfig)
     # True when the token was made up for local development.
     dev_token: bool = False
 
@@ -79,6 +130,8 @@ _SECTIONS = {
     "storage": StorageConfig,
     "wechat": WechatConfig,
     "scoring": ScoringConfig,
+    "wecom": WecomConfig,
+    "push": PushConfig,
 }
 
 
@@ -145,6 +198,10 @@ def _coerce(where: str, default, value, cls, key):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of names, got {value!r}")
+        return tuple(value)
     if "Path" in str(annotation):
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}: expected a file or folder path, got {value!r}")
@@ -188,6 +245,50 @@ def _validate(config: Config) -> None:
             )
         if not wechat.token:
             raise ConfigError(f"wechat.token: required in {wechat.mode} mode")
+    _validate_wecom(config)
+    _validate_push(config.push)
+
+
+def _validate_wecom(config: Config) -> None:
+    wecom = config.wecom
+    if not wecom.enabled:
+        if wecom != WecomConfig():
+            raise ConfigError("wecom.corp_id: required when [wecom] is configured")
+        return
+    for key in ("token", "encoding_aes_key"):
+        if not getattr(wecom, key):
+            raise ConfigError(f"wecom.{key}: required for the WeCom callback")
+    if not _is_aes_key(wecom.encoding_aes_key):
+        raise ConfigError(
+            "wecom.encoding_aes_key: expected the 43-character EncodingAESKey of the "
+            f"app's callback settings, got {len(wecom.encoding_aes_key)} characters"
+        )
+    if not wecom.path.startswith("/") or wecom.path in (config.server.path, "/healthz"):
+        raise ConfigError(
+            "wecom.path: expected a path starting with '/', other than server.path "
+            f"and /healthz, got {wecom.path!r}"
+        )
+    if not wecom.api_base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"wecom.api_base_url: expected an http(s) URL, got {wecom.api_base_url!r}"
+        )
+    if wecom.secret and wecom.agent_id <= 0:
+        raise ConfigError(
+            "wecom.agent_id: required with wecom.secret (the app's AgentId, a number)"
+        )
+
+
+def _validate_push(push: PushConfig) -> None:
+    for name in push.routes:
+        if name not in PUSH_ROUTES:
+            raise ConfigError(
+                f"push.routes: unknown route {name!r}; expected some of "
+                f"{', '.join(PUSH_ROUTES)}"
+            )
+    for key in push.__dataclass_fields__:
+        value = getattr(push, key)
+        if isinstance(value, int) and value <= 0:
+            raise ConfigError(f"push.{key}: expected a number above 0, got {value}")
 
 
 def _is_aes_key(value: str) -> bool:

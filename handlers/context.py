@@ -17,11 +17,14 @@ class Context:
     inbound: Inbound
     person: Person
     standard: Standard
+    standards: dict[str, Standard]
     parser: Parser
     store: Store
     replies: Replies
     now: datetime  # aware
     today: date  # China time
 
-    def render(self, name: str, **values) -> str:
-        return self.replies.render(name, standard=self.standard, **values)
+    def render(self, template: str, /, **values) -> str:
+        return self.replies.render(
+            template, **{"standard": self.standard, "person": self.person, **values}
+        )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from handlers import claim, help, media, query, records
+from handlers import binding, claim, evidence, help, media, query, records, review
 from handlers.context import Context
 from handlers.inbound import EVENT, FILE, IMAGE, TEXT, VOICE, Inbound
 from handlers.progress import progress_of
@@ -51,16 +51,28 @@ EVENTS: dict[str, Callable[[Context], str]] = {
 _FILLER_RE = re.compile(r"[\s,.;:!?，。；：！？、~～]+|一下|吧|呢|啊")
 
 
-# Commands that carry a claim number: 删除 3, 修改 3 县级.
+# Commands with arguments: 删除 3, 修改 3 县级, 附件 3, 绑定 张三 某小学.
 PATTERN_COMMANDS = [
     (records.DELETE_RE, records.delete),
+    (records.RESUBMIT_RE, records.resubmit),
     (records.CHANGE_RE, records.change),
+    (evidence.ATTACH_RE, evidence.attach),
+    (binding.START_RE, binding.handle),
 ]
+REVIEWERS = set(review.STAGES)
 
 
-def command_of(text: str) -> Callable[[Context], str] | None:
-    """The command a message asks for, if it is one."""
+def command_of(text: str, role: str | None = None) -> Callable[[Context], str] | None:
+    """The command a message asks for, if it is one.
+
+    Review commands (通过 17, 改 17 3学时) come first for reviewers; a teacher's
+    "改 3 …" changes their own claim, and their "通过 17" is refused with a reason.
+    """
     words = normalize(text).strip()
+    if review.is_review_command(words) and (
+        role in REVIEWERS or not records.CHANGE_RE.match(words)
+    ):
+        return review.handle
     for pattern, handler in PATTERN_COMMANDS:
         if pattern.match(words):
             return handler
@@ -81,6 +93,7 @@ class Conversation:
         self.standards = standards
         self.default_standard = default_standard
         self.clock = clock or (lambda: datetime.now(UTC))
+        store.clock = self.clock
         self.replies = Replies()
         self.parsers = {sid: Parser(std) for sid, std in standards.items()}
 
@@ -111,16 +124,16 @@ class Conversation:
         if inbound.kind == VOICE:
             return media.voice_without_text(ctx)
         if inbound.kind in (IMAGE, FILE):
-            return media.image(ctx)
+            return evidence.received(ctx)
         if inbound.kind == EVENT:
             handler = EVENTS.get(inbound.event)
             return handler(ctx) if handler else None
         return media.other(ctx)
 
     def _text(self, ctx: Context) -> str:
-        command = command_of(ctx.inbound.text)
+        command = command_of(ctx.inbound.text, ctx.person.role)
         pending = self.store.open_question(ctx.person.id, ctx.now)
-        if pending is not None:
+        if pending is not None and "choices" in pending:
             self.store.clear_question(ctx.person.id)
             if command is None:
                 answered = claim.answer(ctx, pending)
@@ -130,13 +143,20 @@ class Conversation:
 
     def context(self, inbound: Inbound) -> Context:
         person = self.store.person_for(inbound.channel, inbound.user)
-        standard_id = person.standard if person.standard in self.standards else None
-        standard_id = standard_id or self.default_standard
+        standard_id = next(
+            (
+                s
+                for s in (person.standard, person.school_standard)
+                if s in self.standards
+            ),
+            self.default_standard,
+        )
         now = self.clock()
         return Context(
             inbound=inbound,
             person=person,
             standard=self.standards[standard_id],
+            standards=self.standards,
             parser=self.parsers[standard_id],
             store=self.store,
             replies=self.replies,

@@ -13,10 +13,6 @@ def voice_without_text(ctx: Context) -> str:
     return ctx.render("voice_no_text", example=_example(ctx))
 
 
-def image(ctx: Context) -> str:
-    return ctx.render("image_received")
-
-
 def other(ctx: Context) -> str:
     return ctx.render("other_kind", example=_example(ctx))
 

@@ -14,12 +14,13 @@ from handlers.progress import current_progress
 from scoring.engine import score_claim
 from scoring.parser import ParsedClaim, normalize, read_qualifiers
 from scoring.questions import question_for
-from storage.store import PENDING_CHECK, WITHDRAWN, ClaimRecord
+from storage.store import PENDING_CHECK, RETURNED, WITHDRAWN, ClaimRecord
 
 logger = logging.getLogger(__name__)
 
 _NUMBER = r"(?:第|#|＃|no\.?)?\s*(\d{1,4})\s*(?:条|号)?"
 DELETE_RE = re.compile(rf"^(?:删除|删掉|删|去掉|作废|撤销|撤回|取消)\s*{_NUMBER}$")
+RESUBMIT_RE = re.compile(rf"^(?:重新提交|重新申报|再次提交|重交)\s*{_NUMBER}$")
 CHANGE_RE = re.compile(
     rf"^(?:修改|改成|改为|改|更正)\s*{_NUMBER}\s*(?:为|成|:)?\s*(?P<rest>.+)$"
 )
@@ -51,7 +52,7 @@ def change(ctx: Context) -> str:
     claim = ctx.store.claim_by_number(ctx.person.id, number)
     if claim is None or claim.status == WITHDRAWN:
         return ctx.render("record_missing", number=number)
-    if claim.status != PENDING_CHECK:
+    if claim.status not in (PENDING_CHECK, RETURNED):
         return ctx.render("record_locked", claim=claim, action="修改")
     facts = _corrected(ctx, claim, match.group("rest"))
     if facts is None:
@@ -61,6 +62,10 @@ def change(ctx: Context) -> str:
         return ctx.render("record_change_unread", claim=claim, q=question)
     hours = score_claim(ctx.standard, facts).hours
     ctx.store.change_claim(claim.id, facts, ctx.inbound.text, hours)
+    if claim.status == RETURNED:  # corrected after a return: back to the school
+        ctx.store.set_status(claim.id, PENDING_CHECK)
+    ctx.store.log_decision(claim.id, ctx.person.id, "change", claim.status, PENDING_CHECK,
+                           claim.hours_counted, hours)  # fmt: skip
     progress = current_progress(ctx)
     line = progress.claimed.line(claim.id)
     ctx.store.set_counted(claim.id, line.counted)
@@ -81,10 +86,23 @@ def _corrected(ctx: Context, claim: ClaimRecord, rest: str):
     return claim.facts.with_(**said) if said else None
 
 
+def resubmit(ctx: Context) -> str:
+    """重新提交 N: a returned claim goes back to the school as it is (new evidence added)."""
+    number = int(RESUBMIT_RE.match(_words(ctx)).group(1))
+    claim = ctx.store.claim_by_number(ctx.person.id, number)
+    if claim is None or claim.status == WITHDRAWN:
+        return ctx.render("record_missing", number=number)
+    if claim.status != RETURNED:
+        return ctx.render("record_not_returned", claim=claim)
+    ctx.store.decide(claim.id, ctx.person.id, "resubmit", PENDING_CHECK,
+                     hours_after=claim.hours_counted)  # fmt: skip
+    return ctx.render("record_resubmitted", claim=claim, p=current_progress(ctx))
+
+
 def _withdraw(ctx: Context, claim: ClaimRecord) -> str:
-    if claim.status != PENDING_CHECK:
+    if claim.status not in (PENDING_CHECK, RETURNED):
         return ctx.render("record_locked", claim=claim, action="删除")
-    ctx.store.set_status(claim.id, WITHDRAWN)
+    ctx.store.decide(claim.id, ctx.person.id, "withdraw", WITHDRAWN, hours_after=0)
     logger.info("person %s withdrew claim %s", ctx.person.id, claim.number)
     return ctx.render("record_withdrawn", claim=claim, p=current_progress(ctx))
 

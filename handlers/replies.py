@@ -25,6 +25,6 @@ class Replies:
         )
         self.env.filters["h"] = display
 
-    def render(self, name: str, **values) -> str:
-        text = self.env.get_template(f"{name}.j2").render(**values)
+    def render(self, template: str, /, **values) -> str:
+        text = self.env.get_template(f"{template}.j2").render(**values)
         return text.strip()

@@ -1,10 +1,17 @@
 """The scoring engine: claims in, a ledger out. Pure and exact; no I/O.
 
-Hours go through the standard's rules in a fixed order, each of which may
-cut a claim and says so: the count limit of an item (keeping the highest),
-the same topic counted once at its highest, then item, category and overall
-caps. Totals do not depend on the order of claims; which claim a cap cuts
-does (the later one, by activity date then record order).
+A claim is first valued on its own (rate, factors, per-claim threshold,
+学时→学分). Then the standard's rules run in a fixed order, each of which may
+cut a claim and says so in a `Cut`: the per-event cap; count limits of items
+and groups (keeping the highest); the same topic counted once at its
+highest; pooled rules that look at all of an item's units in a period
+(quota or threshold, a lower rate after the first units, batches); then the
+caps of the item (per year and overall), of groups, of the category, and
+of the standard (per year and overall). Each rule works within one period
+of the standard, so a ledger over several periods caps each separately.
+
+Totals do not depend on the order of claims; which claim a rule cuts does
+(the later one, by activity date then record order).
 """
 
 from __future__ import annotations
@@ -12,11 +19,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import lru_cache
 
 from scoring.facts import Facts
-from scoring.standard import Item, Rate, Standard
+from scoring.standard import Category, Item, Period, Quota, Rate, Standard, Target
 
 ZERO = Fraction(0)
+ONE = Fraction(1)
 
 
 class ScoringError(Exception):
@@ -36,21 +45,33 @@ class Unrated(ScoringError):
 
 @dataclass(frozen=True)
 class Score:
-    """What one claim earns before any limit or cap."""
+    """What one claim earns on its own, before any limit or cap.
+
+    `per_unit` already holds the claim's factors and its 学时→学分 ratio;
+    `value` is set when a threshold decides the amount instead of units × rate.
+    """
 
     per_unit: Fraction
     units: Fraction
     rate: Rate | None
     awaiting_reviewer: bool = False
+    value: Fraction | None = None
+    factor: Fraction = ONE
+    credit_hours: Fraction | None = None
 
     @property
     def hours(self) -> Fraction:
-        return self.per_unit * self.units
+        return self.per_unit * self.units if self.value is None else self.value
 
 
 @dataclass(frozen=True)
 class Cut:
-    """A rule that lowered a claim: kind is limit, topic, item, category or overall."""
+    """A rule that changed a claim's amount; `kind` names the rule.
+
+    Cuts lower an amount (in `Line.cuts`); the same record explains changes
+    that raise or convert an amount (in `Line.notes`). `units` is what a
+    pooled rule counted for the item so far in the period.
+    """
 
     kind: str
     name: str
@@ -58,6 +79,8 @@ class Cut:
     before: Fraction
     after: Fraction
     measure: str = ""
+    units: Fraction | None = None
+    topic: str = ""
 
 
 @dataclass
@@ -67,6 +90,14 @@ class Line:
     score: Score
     counted: Fraction
     cuts: list[Cut] = field(default_factory=list)
+    notes: list[Cut] = field(default_factory=list)
+    units: Fraction | None = None  # units still counted after limits
+    period: str = ""
+    year: str = ""
+
+    def __post_init__(self):
+        if self.units is None:
+            self.units = self.score.units
 
     @property
     def raw(self) -> Fraction:
@@ -83,6 +114,27 @@ class EngineClaim:
     reviewer_hours: Fraction | None = None
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """How far a category is below the minimum a target asks of it."""
+
+    category: Category
+    have: Fraction
+    need: Fraction
+
+    @property
+    def short(self) -> Fraction:
+        return max(ZERO, self.need - self.have)
+
+
+@dataclass(frozen=True)
+class TargetGap:
+    target: Target
+    total: Fraction
+    gap: Fraction
+    shortfalls: tuple[Shortfall, ...] = ()
+
+
 @dataclass
 class Ledger:
     standard: Standard
@@ -90,45 +142,113 @@ class Ledger:
     item_totals: dict
     category_totals: dict
     total: Fraction
+    group_totals: dict = field(default_factory=dict)
+    period_totals: dict = field(default_factory=dict)
 
     def line(self, key) -> Line:
         return self.lines[key]
 
-    def gap(self, target=None) -> Fraction:
+    def gap(self, target: Target | None = None) -> Fraction:
+        """What is still missing for a target (the first by default).
+
+        With minimums by category, the gap is at least what the categories
+        still lack, even when the total alone is reached.
+        """
         target = target or self.standard.target
-        return max(ZERO, target.hours - self.total)
+        lacking = sum((s.short for s in self.minimums(target)), ZERO)
+        return max(ZERO, target.hours - self.total, lacking)
+
+    def gaps(self) -> list[TargetGap]:
+        """The gap to each target of the standard, in file order."""
+        return [
+            TargetGap(t, self.total, self.gap(t), tuple(self.minimums(t)))
+            for t in self.standard.targets
+        ]
+
+    def minimums(self, target: Target | None = None) -> list[Shortfall]:
+        target = target or self.standard.target
+        return [
+            Shortfall(self.standard.category(cid), self.category_totals.get(cid, ZERO), need)
+            for cid, need in target.minimums
+        ]
 
     def room(self, item: Item) -> Fraction | None:
         """Hours the item can still add; None when no cap bounds it."""
-        std = self.standard
-        limits = []
-        if item.limit_count is not None:
-            used = sum((ln.score.units for ln in self.lines.values()
-                        if ln.facts.item == item.id and ln.counted > 0), ZERO)  # fmt: skip
-            if used >= item.limit_count:
-                return ZERO
-        if item.cap is not None:
-            limits.append(item.cap - self.item_totals.get(item.id, ZERO))
-        if item.category and std.category(item.category).cap is not None:
-            cat = std.category(item.category)
-            limits.append(cat.cap - self.category_totals.get(cat.id, ZERO))
-        if std.overall_cap is not None:
-            limits.append(std.overall_cap - self.total)
+        if self._limit_reached(item):
+            return ZERO
+        limits = [bound - used for bound, used in self._bounds(item)]
         return max(ZERO, min(limits)) if limits else None
+
+    def _limit_reached(self, item: Item) -> bool:
+        if item.limit_count is not None:
+            if self._units_used((item.id,)) >= item.limit_count:
+                return True
+        for group in self.standard.groups_of(item.id):
+            if group.limit_count is not None:
+                if self._units_used(group.items) >= group.limit_count:
+                    return True
+        return False
+
+    def _units_used(self, item_ids: tuple[str, ...]) -> Fraction:
+        return sum((ln.units for ln in self.lines.values()
+                    if ln.facts.item in item_ids and ln.counted > 0), ZERO)  # fmt: skip
+
+    def _bounds(self, item: Item):
+        """(bound, used) for every cap the item's hours pass through."""
+        std = self.standard
+        most = item_most(item)
+        if most is not None:
+            yield most, self.item_totals.get(item.id, ZERO)
+        for group in std.groups_of(item.id):
+            if group.cap is not None:
+                yield group.cap, self.group_totals.get(group.id, ZERO)
+        if item.category and std.category(item.category).cap is not None:
+            yield std.category(item.category).cap, self.category_totals.get(item.category, ZERO)
+        if std.overall_cap is not None:
+            yield std.overall_cap, self.total
+
+
+# --- one claim ----------------------------------------------------------------
 
 
 def score_claim(standard: Standard, facts: Facts, reviewer_hours=None) -> Score:
-    """Hours for one claim before limits and caps; raises Unrated when facts don't fit."""
+    """What one claim earns on its own; raises Unrated when the facts fit no rate."""
     item = standard.item(facts.item)
     if item.reviewer_range is not None:
-        hours = reviewer_hours if reviewer_hours is not None else ZERO
-        return Score(hours, Fraction(1), None, awaiting_reviewer=reviewer_hours is None)
-    rate = find_rate(standard, item, facts)
-    return Score(rate.hours, units_of(item, facts), rate)
-
-
-def find_rate(standard: Standard, item: Item, facts: Facts) -> Rate:
+        return _reviewer_score(item, reviewer_hours)
+    units = units_of(item, facts)
+    if not item.rates:  # a pure threshold: the quota alone decides
+        value = _quota_value(item.quota, units, ZERO)
+        return Score(ZERO, units, None, value=_credits(item, value))
     values = effective_facts(standard, item, facts)
+    rate = find_rate(standard, item, facts, values)
+    factor = _factor(item, values)
+    per_unit = _credits(item, rate.hours * factor)
+    value = None
+    if item.quota is not None or item.later is not None or item.batch is not None:
+        value = _credits(item, pooled_value(item, units, rate.hours))
+    return Score(per_unit, units, rate, False, value, factor, item.credit_hours)
+
+
+def _reviewer_score(item: Item, reviewer_hours) -> Score:
+    hours = reviewer_hours if reviewer_hours is not None else ZERO
+    return Score(hours, ONE, None, awaiting_reviewer=reviewer_hours is None)
+
+
+def _factor(item: Item, values: dict) -> Fraction:
+    factor = ONE
+    for entry in item.factors:
+        if entry.matches(values):
+            factor *= entry.times
+    return factor
+
+
+def _credits(item: Item, amount: Fraction) -> Fraction:
+    return amount if item.credit_hours is None else amount / item.credit_hours
+
+
+def find_rate(standard: Standard, item: Item, facts: Facts, values: dict | None = None) -> Rate:
+    values = values if values is not None else effective_facts(standard, item, facts)
     for rate in item.rates:
         if rate.matches(values):
             return rate
@@ -152,107 +272,368 @@ def effective_facts(standard: Standard, item: Item, facts: Facts) -> dict:
 
 
 def units_of(item: Item, facts: Facts) -> Fraction:
-    """How many units a claim counts: a duration converted to hours, or a count."""
+    """How many units a claim counts: a converted quantity, or one for 'once'."""
     if item.basis == "once":
-        return Fraction(1)
-    if item.basis == "duration":
-        factors = dict(item.convert)
-        unit = facts.unit if facts.unit in factors else item.measure
-        if unit not in factors:
-            raise ScoringError(f"{item.id}: no conversion for unit {facts.unit!r}")
-        return facts.quantity * factors[unit]
-    return facts.quantity
+        return ONE
+    if not item.convert:
+        return facts.quantity
+    factors = dict(item.convert)
+    unit = facts.unit if facts.unit in factors else item.measure
+    if unit not in factors:
+        raise ScoringError(f"{item.id}: no conversion for unit {facts.unit!r}")
+    return facts.quantity * factors[unit]
+
+
+def pooled_value(item: Item, units: Fraction, rate: Fraction) -> Fraction:
+    """What `units` of an item earn together under its quota, later rate or batches."""
+    if units <= 0:
+        return ZERO
+    if item.batch is not None:
+        return rate * (units // item.batch)
+    if item.later is not None:
+        first = min(units, item.later.after)
+        return rate * first + item.later.hours * (units - first)
+    return _quota_value(item.quota, units, rate)
+
+
+def _quota_value(quota: Quota, units: Fraction, beyond: Fraction) -> Fraction:
+    if units <= 0:
+        return ZERO
+    if units >= quota.units:
+        return quota.hours + beyond * (units - quota.units)
+    if quota.short is None:
+        return ZERO
+    return max(ZERO, quota.hours - quota.short * (quota.units - units))
+
+
+# --- the ledger ----------------------------------------------------------------
 
 
 def build_ledger(standard: Standard, claims: list[EngineClaim]) -> Ledger:
     """Score every claim and apply the limits and caps of the standard."""
+    plan = _plan(standard)
     ordered = sorted(claims, key=lambda c: c.order)
     lines = {}
     for claim in ordered:
-        score = score_claim(standard, claim.facts, claim.reviewer_hours)
-        lines[claim.key] = Line(claim.key, claim.facts, score, score.hours)
-    sequence = [lines[c.key] for c in ordered]
-
-    _apply_count_limits(standard, sequence)
-    _apply_topic_highest(standard, sequence)
-    item_totals = _apply_caps(sequence, lambda ln: _item_cap(standard, ln), "item")
-    category_totals = _apply_caps(sequence, lambda ln: _category_cap(standard, ln), "category")
-    overall = _apply_caps(sequence, lambda ln: ("all", "", standard.overall_cap), "overall")
-    total = overall.get("all", ZERO)
-    return Ledger(standard, lines, item_totals, category_totals, total)
+        lines[claim.key] = _new_line(standard, plan, claim)
+    sequence = list(lines.values())
+    for stage in plan.stages:
+        stage(plan, sequence)
+    return _totals(standard, plan, lines, sequence)
 
 
-def _apply_count_limits(standard: Standard, sequence: list[Line]) -> None:
-    by_item = defaultdict(list)
-    for line in sequence:
-        by_item[line.facts.item].append(line)
-    for item_id, group in by_item.items():
-        item = standard.item(item_id)
-        if item.limit_count is None:
-            continue
-        if item.keep == "highest":
-            group = sorted(group, key=lambda ln: -ln.score.per_unit)  # stable: ties by order
-        left = Fraction(item.limit_count)
-        for line in group:
-            units = min(line.score.units, left)
-            left -= units
-            after = line.score.per_unit * units
-            _cut(line, "limit", item.name, Fraction(item.limit_count), after, item.measure)
+def _new_line(standard: Standard, plan: _Plan, claim: EngineClaim) -> Line:
+    facts = claim.facts
+    score = _cached_score(standard, plan, facts, claim.reviewer_hours)
+    line = Line(claim.key, facts, score, score.hours)
+    if facts.day is not None:
+        line.period = _period_label(standard.period, facts.day)
+        if plan.years:
+            line.year = standard.period.year_of(facts.day)
+    item = plan.items[facts.item]
+    if score.factor != ONE or item.credit_hours is not None:
+        _explain_amount(line, item)
+    if item.reviewer_range is not None and claim.reviewer_hours is not None:
+        high = item.reviewer_range[1]
+        _cut(line, "reviewer", item.name, high, min(line.counted, high))
+    return line
 
 
-def _apply_topic_highest(standard: Standard, sequence: list[Line]) -> None:
-    best: dict = {}
-    for line in sequence:
-        item = standard.item(line.facts.item)
-        if not (item.highest_per_topic and line.facts.topic):
-            continue
-        key = (item.id, line.facts.topic)
-        current = best.get(key)
-        if current is None:
-            best[key] = line
-        elif line.counted > current.counted:
-            _cut(current, "topic", line.facts.topic, None, ZERO)
-            best[key] = line
-        else:
-            _cut(line, "topic", line.facts.topic, None, ZERO)
+def _cached_score(standard: Standard, plan: _Plan, facts: Facts, reviewer_hours) -> Score:
+    # Teachers repeat the same claims; a rescore of many ledgers meets them again.
+    key = (facts.item, facts.quantity, facts.unit, facts.level, facts.grade,
+           facts.role, facts.published, facts.result, reviewer_hours)  # fmt: skip
+    score = plan.scores.get(key)
+    if score is None:
+        score = score_claim(standard, facts, reviewer_hours)
+        if len(plan.scores) < _SCORE_CACHE_SIZE:
+            plan.scores[key] = score
+    return score
 
 
-def _item_cap(standard: Standard, line: Line):
-    item = standard.item(line.facts.item)
-    return item.id, item.name, item.cap
+_SCORE_CACHE_SIZE = 50_000
 
 
-def _category_cap(standard: Standard, line: Line):
-    item = standard.item(line.facts.item)
-    if item.category is None:
-        return None, "", None
-    cat = standard.category(item.category)
-    return cat.id, cat.name, cat.cap
+@lru_cache(maxsize=4096)
+def _period_label(period: Period, day) -> str:
+    return period.span_of(day).label
 
 
-def _apply_caps(sequence: list[Line], cap_of, kind: str) -> dict:
-    """Fill each group up to its cap in order; returns the counted total per group."""
-    totals: dict = defaultdict(lambda: ZERO)
-    for line in sequence:
-        group, name, cap = cap_of(line)
-        if group is None:
-            continue
-        if cap is not None:
-            allowed = max(ZERO, cap - totals[group])
-            if line.counted > allowed:
-                _cut(line, kind, name, cap, allowed)
-        totals[group] += line.counted
-    return dict(totals)
+def _explain_amount(line: Line, item: Item) -> None:
+    """Notes for a claim's factor and its 学时→学分 conversion."""
+    score = line.score
+    if score.factor != ONE and score.rate is not None:
+        base = score.rate.hours * score.units
+        line.notes.append(Cut("factor", item.name, score.factor, base, base * score.factor))
+    if item.credit_hours is not None:
+        credits = score.hours
+        hours = credits * item.credit_hours
+        line.notes.append(Cut("credit", item.name, item.credit_hours, hours, credits, "学时"))
 
 
-def _cut(line: Line, kind: str, name: str, cap, after: Fraction, measure: str = "") -> None:
+def _cut(line: Line, kind: str, name: str, cap, after: Fraction, measure: str = "",
+         units: Fraction | None = None, topic: str = "") -> None:  # fmt: skip
+    """Lower a line to `after` and say which rule did it (nothing if not lower)."""
     if after < line.counted:
-        line.cuts.append(Cut(kind, name, cap, line.counted, after, measure))
+        line.cuts.append(Cut(kind, name, cap, line.counted, after, measure, units, topic))
         line.counted = after
 
 
+# --- the rules, in order --------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """What a standard needs of the engine, worked out once per standard."""
+
+    standard: Standard
+    items: dict
+    categories: dict
+    groups: dict  # item id -> its groups
+    stages: list
+    years: bool
+    scores: dict = field(default_factory=dict)
+
+
+def _plan(standard: Standard) -> _Plan:
+    plan = standard.memo.get("engine")
+    if plan is None:
+        plan = _make_plan(standard)
+        standard.memo["engine"] = plan
+    return plan
+
+
+def _make_plan(standard: Standard) -> _Plan:
+    items = {i.id: i for i in standard.items}
+    groups = {i.id: standard.groups_of(i.id) for i in standard.items}
+    needs = _Needs(standard)
+    stages = [stage for wanted, stage in (
+        (needs.event, _event_caps),
+        (needs.limits, _count_limits),
+        (needs.group_limits, _group_limits),
+        (needs.topics, _topic_highest),
+        (needs.pooled, _pooled),
+        (needs.item_years, _item_year_caps),
+        (True, _item_caps),
+        (needs.group_caps, _group_caps),
+        (bool(standard.categories), _category_caps),
+        (standard.year_cap is not None, _overall_year_cap),
+        (standard.overall_cap is not None, _overall_cap),
+    ) if wanted]  # fmt: skip
+    categories = {c.id: c for c in standard.categories}
+    years = needs.item_years or standard.year_cap is not None
+    return _Plan(standard, items, categories, groups, stages, years)
+
+
+class _Needs:
+    """Which stages a standard uses, so a ledger skips the ones it does not."""
+
+    def __init__(self, standard: Standard):
+        items = standard.items
+        self.event = any(i.event_cap is not None for i in items)
+        self.limits = any(i.limit_count is not None for i in items)
+        self.group_limits = any(g.limit_count is not None for g in standard.groups)
+        self.topics = any(i.highest_per_topic for i in items) or any(
+            g.highest_per_topic for g in standard.groups
+        )
+        self.pooled = any(i.pooled for i in items)
+        self.item_years = any(i.year_cap is not None for i in items)
+        self.group_caps = any(g.cap is not None for g in standard.groups)
+
+
+def _event_caps(plan: _Plan, sequence: list[Line]) -> None:
+    for line in sequence:
+        item = plan.items[line.facts.item]
+        if item.event_cap is not None and line.counted > item.event_cap:
+            _cut(line, "event", item.name, item.event_cap, item.event_cap)
+
+
+def _count_limits(plan: _Plan, sequence: list[Line]) -> None:
+    by_item = defaultdict(list)
+    for line in sequence:
+        if plan.items[line.facts.item].limit_count is not None:
+            by_item[(line.period, line.facts.item)].append(line)
+    for (_, item_id), group in by_item.items():
+        item = plan.items[item_id]
+        _keep_units(group, item.limit_count, item.keep, "limit", item.name, item.measure)
+
+
+def _group_limits(plan: _Plan, sequence: list[Line]) -> None:
+    by_group = defaultdict(list)
+    for line in sequence:
+        for group in plan.groups[line.facts.item]:
+            if group.limit_count is not None:
+                by_group[(line.period, group)].append(line)
+    for (_, group), lines in by_group.items():
+        measure = plan.items[group.items[0]].measure
+        _keep_units(lines, group.limit_count, group.keep, "group-limit", group.name, measure)
+
+
+def _keep_units(lines: list[Line], count: int, keep: str, kind: str, name: str,
+                measure: str) -> None:  # fmt: skip
+    """Count at most `count` units among `lines`, the highest per unit first if asked."""
+    if keep == "highest":
+        lines = sorted(lines, key=lambda ln: -ln.score.per_unit)  # stable: ties by order
+    left = Fraction(count)
+    for line in lines:
+        units = min(line.units, left)
+        left -= units
+        if units < line.units:
+            after = line.counted * units / line.units
+            _cut(line, kind, name, Fraction(count), after, measure)
+            line.units = units
+
+
+def _topic_highest(plan: _Plan, sequence: list[Line]) -> None:
+    best: dict = {}
+    for line in sequence:
+        topic = line.facts.topic
+        if not topic:
+            continue
+        item = plan.items[line.facts.item]
+        scopes = [("topic", item.id, item.name)] if item.highest_per_topic else []
+        scopes += [("group-topic", g.id, g.name)
+                   for g in plan.groups[item.id] if g.highest_per_topic]  # fmt: skip
+        for kind, scope, name in scopes:
+            _keep_best(best, (line.period, scope, topic), line, kind, name)
+
+
+def _keep_best(best: dict, key, line: Line, kind: str, name: str) -> None:
+    """Of the lines sharing a key, only the highest counts; ties keep the first."""
+    current = best.get(key)
+    topic = line.facts.topic
+    # The item's own rule names the topic, as it always did; a group names itself.
+    name = topic if kind == "topic" else name
+    if current is None:
+        best[key] = line
+    elif line.counted > current.counted:
+        _cut(current, kind, name, None, ZERO, topic=topic)
+        best[key] = line
+    else:
+        _cut(line, kind, name, None, ZERO, topic=topic)
+
+
+def _pooled(plan: _Plan, sequence: list[Line]) -> None:
+    """Value an item's units together over the period and share the value out in order."""
+    used: dict = defaultdict(lambda: ZERO)
+    for line in sequence:
+        item = plan.items[line.facts.item]
+        if not item.pooled:
+            continue
+        key = (line.period, item.id)
+        before = used[key]
+        used[key] = before + line.units
+        rate = line.score.rate.hours if line.score.rate else ZERO
+        share = _credits(item, pooled_value(item, used[key], rate)
+                         - pooled_value(item, before, rate))  # fmt: skip
+        _settle(line, item, share, used[key])
+
+
+def _settle(line: Line, item: Item, share: Fraction, units: Fraction) -> None:
+    """Set a pooled line to its share, as a cut when lower and a note otherwise."""
+    if item.batch:
+        kind, rule = "batch", Fraction(item.batch)
+    elif item.later:
+        kind, rule = "later", item.later.after
+    else:
+        kind, rule = "quota", item.quota.units
+    if share < line.counted:
+        _cut(line, kind, item.name, rule, share, item.measure, units)
+        return
+    unmet = item.quota is not None and units < item.quota.units
+    if share > line.counted or unmet:
+        line.notes.append(Cut(kind, item.name, rule, line.counted, share, item.measure, units))
+        line.counted = share
+
+
+def _item_year_caps(plan: _Plan, sequence: list[Line]) -> None:
+    totals: dict = defaultdict(lambda: ZERO)
+    for line in sequence:
+        item = plan.items[line.facts.item]
+        if item.year_cap is not None:
+            _fill(totals, (line.year, item.id), line, item.year_cap, "item-year", item.name)
+
+
+def _item_caps(plan: _Plan, sequence: list[Line]) -> None:
+    totals: dict = defaultdict(lambda: ZERO)
+    for line in sequence:
+        item = plan.items[line.facts.item]
+        _fill(totals, (line.period, item.id), line, item.cap, "item", item.name)
+
+
+def _group_caps(plan: _Plan, sequence: list[Line]) -> None:
+    totals: dict = defaultdict(lambda: ZERO)
+    for line in sequence:
+        for group in plan.groups[line.facts.item]:
+            if group.cap is not None:
+                _fill(totals, (line.period, group.id), line, group.cap, "group", group.name)
+
+
+def _category_caps(plan: _Plan, sequence: list[Line]) -> None:
+    totals: dict = defaultdict(lambda: ZERO)
+    for line in sequence:
+        category_id = plan.items[line.facts.item].category
+        if category_id is not None:
+            cat = plan.categories[category_id]
+            _fill(totals, (line.period, cat.id), line, cat.cap, "category", cat.name)
+
+
+def _overall_year_cap(plan: _Plan, sequence: list[Line]) -> None:
+    totals: dict = defaultdict(lambda: ZERO)
+    cap = plan.standard.year_cap
+    for line in sequence:
+        _fill(totals, line.year, line, cap, "year", "")
+
+
+def _overall_cap(plan: _Plan, sequence: list[Line]) -> None:
+    totals: dict = defaultdict(lambda: ZERO)
+    cap = plan.standard.overall_cap
+    for line in sequence:
+        _fill(totals, line.period, line, cap, "overall", "")
+
+
+def _fill(totals: dict, key, line: Line, cap, kind: str, name: str) -> None:
+    """Add a line to a capped total, cutting it to what the cap still allows."""
+    if cap is not None:
+        allowed = cap - totals[key]
+        if line.counted > allowed:
+            _cut(line, kind, name, cap, max(ZERO, allowed))
+    totals[key] += line.counted
+
+
+def _totals(standard: Standard, plan: _Plan, lines: dict, sequence: list[Line]) -> Ledger:
+    items: dict = defaultdict(lambda: ZERO)
+    periods: dict = defaultdict(lambda: ZERO)
+    for line in sequence:
+        items[line.facts.item] += line.counted
+        periods[line.period] += line.counted
+    categories: dict = defaultdict(lambda: ZERO)
+    groups: dict = defaultdict(lambda: ZERO)
+    for item_id, amount in items.items():
+        item = plan.items[item_id]
+        if item.category is not None:
+            categories[item.category] += amount
+        for group in plan.groups[item_id]:
+            groups[group.id] += amount
+    total = sum(items.values(), ZERO)
+    return Ledger(standard, lines, dict(items), dict(categories), total,
+                  dict(groups), dict(periods))  # fmt: skip
+
+
+# --- what a standard allows ----------------------------------------------------
+
+
+def item_most(item: Item) -> Fraction | None:
+    """The most one item can count in a period by its own rules; None if unbounded."""
+    if item.cap is not None:
+        return item.cap
+    if item.quota is not None and not item.rates:
+        return _credits(item, item.quota.hours)
+    return None
+
+
 def reachable(standard: Standard) -> Fraction | None:
-    """The most a teacher's own claims can reach (reviewer-set items left out).
+    """The most a teacher's own claims can reach in a period (reviewer-set items left out).
 
     None when some item has no cap, so claims alone are unbounded.
     """
@@ -260,9 +641,10 @@ def reachable(standard: Standard) -> Fraction | None:
     for item in standard.items:
         if item.reviewer_range is not None:
             continue
-        if item.cap is None:
+        most = item_most(item)
+        if most is None:
             return None
-        per_category[item.category] += item.cap
+        per_category[item.category] += most
     total = ZERO
     for cat_id, amount in per_category.items():
         cap = standard.category(cat_id).cap if cat_id else None
@@ -270,3 +652,4 @@ def reachable(standard: Standard) -> Fraction | None:
     if standard.overall_cap is not None:
         total = min(total, standard.overall_cap)
     return total
+

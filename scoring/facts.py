@@ -24,11 +24,12 @@ class Facts:
     published: bool | None = None
     topic: str | None = None
     day: date | None = None
+    result: str | None = None  # 合格, 不合格, 优秀 …, for rates that depend on a result
 
     def as_rate_facts(self) -> dict:
         """The facts a rate condition can test."""
         return {"level": self.level, "grade": self.grade, "role": self.role,
-                "published": self.published}  # fmt: skip
+                "published": self.published, "result": self.result}  # fmt: skip
 
     def with_(self, **changes) -> Facts:
         return replace(self, **changes)

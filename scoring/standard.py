@@ -32,7 +32,7 @@ FACT_VALUES = {
     "result": RESULTS,
 }
 BASES = ("count", "duration", "once")
-DURATION_UNITS = ("小时", "学时", "课时", "分钟", "天", "半天")
+DURATION_UNITS = ("小时", "学时", "课时", "节", "分钟", "天", "半天")
 PERIOD_KINDS = ("school-year", "calendar-year", "semester", "dates")
 UNITS = ("学时", "学分")
 KEEPS = ("highest", "first")
@@ -263,6 +263,8 @@ class Standard:
     year_cap: Fraction | None = None
     source: str = ""
     _by_id: dict = field(default_factory=dict, compare=False, repr=False)
+    # Whatever the engine works out once per standard (see engine._plan).
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
         self._by_id.update({i.id: i for i in self.items})
@@ -311,16 +313,25 @@ def load_standard(path: Path | str) -> Standard:
 
 
 def load_standards(extra_dir: Path | None = None) -> dict[str, Standard]:
-    """The built-in standards and any in `extra_dir`, by id; a broken file raises."""
+    """The built-in standards and any in `extra_dir`, by id; a broken file raises.
+
+    A file in `extra_dir` with the id of a built-in standard replaces it: that
+    is how a district adopts a new version without touching the code.
+    """
+    standards = _load_folder(BUILTIN_DIR)
+    if extra_dir:
+        standards.update(_load_folder(Path(extra_dir)))
+    return standards
+
+
+def _load_folder(folder: Path) -> dict[str, Standard]:
     standards: dict[str, Standard] = {}
-    folders = [BUILTIN_DIR] + ([Path(extra_dir)] if extra_dir else [])
-    for folder in folders:
-        for path in sorted(Path(folder).glob("*.toml")):
-            standard = load_standard(path)
-            if standard.id in standards:
-                problem = f"id {standard.id!r} is already used by another file"
-                raise StandardError(str(path), [problem])
-            standards[standard.id] = standard
+    for path in sorted(folder.glob("*.toml")):
+        standard = load_standard(path)
+        if standard.id in standards:
+            problem = f"id {standard.id!r} is already used by another file here"
+            raise StandardError(str(path), [problem])
+        standards[standard.id] = standard
     return standards
 
 
@@ -347,7 +358,7 @@ _KIND_TESTS = {
     AMOUNT: lambda v: (isinstance(v, int | float) and not isinstance(v, bool))
     or (isinstance(v, str) and _FRACTION_RE.match(v) is not None),
 }
-_FRACTION_RE = re.compile(r"^\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?\s*$")
+_FRACTION_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)?|\d+\s*/\s*[1-9]\d*)\s*$")
 
 _TOP_KEYS = {
     "id": TEXT, "name": TEXT, "version": TEXT, "unit": TEXT, "note": TEXT,
@@ -420,8 +431,10 @@ class _Reader:
     def standard(self, raw: dict) -> Standard | None:
         top = self.keys("top level", raw, _TOP_KEYS)
         for key in ("id", "name", "version"):
-            if not top.get(key):
-                self.problem(key, "needed: non-empty text")
+            if key not in raw:
+                self.problem("top level", f"{key} is missing (text)")
+            elif key in top and not top[key].strip():
+                self.problem("top level", f"{key} is empty")
         unit = top.get("unit", "学时")
         if unit not in UNITS:
             self.problem("unit", f"expected 学时 or 学分, got {unit!r}")
@@ -464,7 +477,9 @@ class _Reader:
         return tuple(built)
 
     def amount(self, where: str, value, *, optional: bool = True) -> Fraction | None:
-        if value is None and optional:
+        if value is None:
+            if not optional:
+                self.problem(where, "missing (a number is needed)")
             return None
         if not _KIND_TESTS[AMOUNT](value):
             self.problem(where, f"expected a number, got {value!r}")
@@ -503,7 +518,7 @@ class _Reader:
             self.problem(where, "a group needs an id")
         members = good.get("items", [])
         if not members or not all(isinstance(m, str) for m in members):
-            self.problem(where, "items should list the ids of two or more items")
+            self.problem(where, "items should list the ids of the group's items")
         count, keep = self.limit(where, good.get("limit", {}))
         cap = self.amount(f"{where} cap", good.get("cap"))
         if count is None and cap is None and not good.get("highest_per_topic"):
@@ -532,7 +547,7 @@ class _Reader:
     def target(self, index: int, raw: dict) -> Target:
         where = self.place("target", index, raw)
         good = self.keys(where, raw, _TARGET_KEYS)
-        hours = self.amount(f"{where} hours", good.get("hours"), optional=False)
+        hours = self.amount(f"{where} hours", good.get("hours"), optional="hours" in raw)
         years = good.get("years", 1)
         if years < 1:
             self.problem(where, f"years should be 1 or more, got {years}")

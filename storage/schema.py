@@ -87,13 +87,15 @@ def _v3_review(db: sqlite_utils.Database) -> None:
     db["people"].add_column("school_id", int, fk="schools", fk_col="id")
     db["people"].create_index(["school_id", "staff_no"], unique=True)
     db["evidence"].create(
-        {"id": int, "claim_id": int, "media_id": str, "kind": str, "path": str,
+        {"id": int, "person_id": int, "claim_id": int, "media_id": str, "kind": str,
+         "path": str,
          "sha256": str, "size": int, "state": str, "error": str,
          "created_at": str, "fetched_at": str},  # fmt: skip
         pk="id",
-        foreign_keys=[("claim_id", "claims", "id")],
+        foreign_keys=[("person_id", "people", "id"), ("claim_id", "claims", "id")],
     )
     db["evidence"].create_index(["claim_id"])
+    db["evidence"].create_index(["person_id", "created_at"])
     db["decisions"].create(
         {"id": int, "at": str, "actor_id": int, "claim_id": int, "action": str,
          "from_status": str, "to_status": str, "hours_before": str,
@@ -122,7 +124,24 @@ def _v3_review(db: sqlite_utils.Database) -> None:
     db["prompted"].create({"person_id": int, "claim_id": int}, pk=("person_id", "claim_id"))
 
 
-MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review)]
+def _v4_rescorings(db: sqlite_utils.Database) -> None:
+    # A rescoring under a new version of a standard is recorded once per run,
+    # with the change of each teacher whose hours moved.
+    db["rescorings"].create(
+        {"id": int, "standard_id": str, "standard_version": str, "period": str,
+         "teachers": int, "changed": int, "applied_at": str},  # fmt: skip
+        pk="id",
+        not_null={"standard_id", "standard_version", "period", "applied_at"},
+    )
+    db["rescoring_changes"].create(
+        {"rescoring_id": int, "person_id": int, "hours_before": str,
+         "hours_after": str, "claims_changed": int},  # fmt: skip
+        pk=("rescoring_id", "person_id"),
+        foreign_keys=[("rescoring_id", "rescorings", "id"), ("person_id", "people", "id")],
+    )
+
+
+MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_rescorings)]
 
 
 def migrate(db: sqlite_utils.Database) -> int:

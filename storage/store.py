@@ -14,6 +14,9 @@ import sqlite_utils
 
 from scoring.facts import Facts
 from storage.outbox import OutboxQueries
+from storage.people import PeopleQueries
+from storage.rescoring import RescoringQueries
+from storage.review import ReviewQueries
 from storage.schema import migrate
 
 # Review states; the Chinese names live in templates.
@@ -32,6 +35,14 @@ class Person:
     role: str
     school: str | None
     standard: str | None
+    school_id: int | None = None
+    staff_no: str | None = None
+    school_standard: str | None = None
+
+    @property
+    def bound(self) -> bool:
+        """On the roster of a school (not a guest trying the bot)."""
+        return self.school_id is not None
 
 
 @dataclass(frozen=True)
@@ -51,18 +62,16 @@ class ClaimRecord:
     created_at: str
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _fraction(text: str | None) -> Fraction | None:
     return None if text in (None, "") else Fraction(text)
 
 
-class Store(OutboxQueries):
+class Store(PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries):
     """One SQLite file in WAL mode, opened for the life of the process."""
 
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, clock=None):
+        # Times written to the database come from one clock, which tests can drive.
+        self.clock = clock or (lambda: datetime.now(UTC))
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +87,10 @@ class Store(OutboxQueries):
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def stamp(self) -> str:
+        """Now, as stored: UTC in ISO format."""
+        return self.clock().astimezone(UTC).isoformat(timespec="seconds")
 
     @contextmanager
     def transaction(self):
@@ -111,14 +124,17 @@ class Store(OutboxQueries):
         return True, rows[0]["answer"]
 
     def remember_answer(self, key: str, answer: str | None) -> None:
-        self.db["inbox"].insert({"key": key, "answer": answer, "created_at": _now()})
+        self.db["inbox"].insert(
+            {"key": key, "answer": answer, "created_at": self.stamp()}
+        )
 
     # --- people -------------------------------------------------------------
 
     def person_for(self, channel: str, external_id: str) -> Person:
         """The person behind a chat identity, created on first contact."""
         rows = list(self.db.query(
-            "SELECT p.* FROM identities i JOIN people p ON p.id = i.person_id "
+            "SELECT p.*, s.standard AS school_standard FROM identities i "
+            "JOIN people p ON p.id = i.person_id LEFT JOIN schools s ON s.id = p.school_id "
             "WHERE i.channel = ? AND i.external_id = ?", [channel, external_id]))  # fmt: skip
         if rows:
             return _person(rows[0])
@@ -131,7 +147,7 @@ class Store(OutboxQueries):
                     "school": None,
                     "standard": None,
                     "reminders": 1,
-                    "created_at": _now(),
+                    "created_at": self.stamp(),
                 }  # fmt: skip
             )
             .last_pk
@@ -141,13 +157,18 @@ class Store(OutboxQueries):
                 "channel": channel,
                 "external_id": external_id,
                 "person_id": person_id,
-                "created_at": _now(),
+                "created_at": self.stamp(),
             }  # fmt: skip
         )
         return self.person(person_id)
 
     def person(self, person_id: int) -> Person:
-        return _person(self.db["people"].get(person_id))
+        rows = self.db.query(
+            "SELECT p.*, s.standard AS school_standard FROM people p "
+            "LEFT JOIN schools s ON s.id = p.school_id WHERE p.id = ?",
+            [person_id],
+        )
+        return _person(next(iter(rows)))
 
     def set_person_standard(self, person_id: int, standard_id: str) -> None:
         self.db["people"].update(person_id, {"standard": standard_id})
@@ -162,7 +183,7 @@ class Store(OutboxQueries):
             "SELECT COALESCE(MAX(number), 0) + 1 FROM claims WHERE person_id = ?",
             [person_id],
         ).fetchone()[0]
-        now = _now()
+        now = self.stamp()
         claim_id = self.db["claims"].insert({
             "person_id": person_id, "number": number, "period": period,
             "item": facts.item, "facts": json.dumps(facts.to_json(), ensure_ascii=False),
@@ -197,7 +218,9 @@ class Store(OutboxQueries):
         return _claim(rows[0]) if rows else None
 
     def set_status(self, claim_id: int, status: str) -> None:
-        self.db["claims"].update(claim_id, {"status": status, "updated_at": _now()})
+        self.db["claims"].update(
+            claim_id, {"status": status, "updated_at": self.stamp()}
+        )
 
     def change_claim(
         self, claim_id: int, facts: Facts, text: str, hours_raw: Fraction
@@ -211,7 +234,7 @@ class Store(OutboxQueries):
                 "text": text,
                 "hours_raw": str(hours_raw),
                 "activity_date": facts.day.isoformat() if facts.day else None,
-                "updated_at": _now(),
+                "updated_at": self.stamp(),
             },
         )
 
@@ -245,6 +268,10 @@ class Store(OutboxQueries):
     def claim(self, claim_id: int) -> ClaimRecord:
         return _claim(self.db["claims"].get(claim_id))
 
+    def find_claim(self, claim_id: int) -> ClaimRecord | None:
+        rows = list(self.db.query("SELECT * FROM claims WHERE id = ?", [claim_id]))
+        return _claim(rows[0]) if rows else None
+
     def claims_for(self, person_id: int, period: str,
                    states: tuple[str, ...] = ACTIVE_STATES) -> list[ClaimRecord]:  # fmt: skip
         """A person's claims of one period in the given states, oldest first."""
@@ -258,7 +285,10 @@ class Store(OutboxQueries):
 
 
 def _person(row: dict) -> Person:
-    return Person(row["id"], row["name"], row["role"], row["school"], row["standard"])
+    return Person(
+        row["id"], row["name"], row["role"], row["school"], row["standard"],
+        row.get("school_id"), row.get("staff_no"), row.get("school_standard"),
+    )  # fmt: skip
 
 
 def _claim(row: dict) -> ClaimRecord:

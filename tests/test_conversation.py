@@ -121,7 +121,7 @@ def test_same_msgid_from_two_users_is_two_messages(conversation):
         (EVENT, {"event": "subscribe"}, "欢迎"),
         (VOICE, {"text": ""}, "文字"),
         (VOICE, {"text": "公开课县级1次。"}, "→ 2学时"),
-        (IMAGE, {"media_id": "m1"}, "收到图片"),
+        (IMAGE, {"media_id": "m1"}, "附件 编号"),
         (OTHER, {}, "帮助"),
     ],
 )

@@ -3,9 +3,11 @@
 Each line of corpus/messages.jsonl holds what a careful human reader records
 for one message: the claims with their facts, the question the bot must ask,
 or "not_claim". A message passes when the parser, followed by the same checks
-the claim handler makes (period, then the engine's rates), yields exactly
-those outcomes in message order. bench/bench_parser.py reuses the functions
-below to report accuracy and throughput.
+the claim handler makes (candidates, period, then the question the standard
+needs), yields exactly those outcomes in message order. A question is labelled
+by what the bot asks: "item" for candidates, else `question_for(...).key`.
+bench/bench_parser.py reuses the functions below to report accuracy and
+throughput.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import pytest
 
 from scoring import engine
 from scoring.parser import Parser
-from scoring.standard import Standard, load_standards
+from scoring.questions import question_for
+from scoring.standard import FACT_VALUES, Standard, load_standards
 
 CORPUS = Path(__file__).parent / "corpus" / "messages.jsonl"
 NOT_CLAIM = "not_claim"
@@ -54,7 +57,9 @@ def load_corpus(path: Path = CORPUS) -> list[Line]:
             data = json.loads(raw)
             expect = data["expect"]
             if expect != NOT_CLAIM and not isinstance(expect, list):
-                raise ValueError(f"line {number}: expect must be a list or {NOT_CLAIM!r}")
+                raise ValueError(
+                    f"line {number}: expect must be a list or {NOT_CLAIM!r}"
+                )
             entries = () if expect == NOT_CLAIM else tuple(map(_expected, expect))
             lines.append(
                 Line(
@@ -90,24 +95,26 @@ def build_parsers(standards: dict[str, Standard]) -> dict[str, Parser]:
     return {sid: Parser(standard) for sid, standard in standards.items()}
 
 
-def outcomes_of(parser: Parser, standard: Standard, text: str, today: date) -> list[dict]:
+def outcomes_of(
+    parser: Parser, standard: Standard, text: str, today: date
+) -> list[dict]:
     """What the bot makes of a message: one outcome per parsed claim, in order."""
     span = standard.period.span_of(today)
     outcomes = []
     for claim in parser.parse(text, today).claims:
         facts = claim.facts
-        candidates = tuple(getattr(claim, "candidates", ()) or ())
-        if len(candidates) > 1:
-            outcomes.append({"ask": "item", "choices": frozenset(candidates)})
+        if claim.candidates:
+            outcomes.append({"ask": "item", "choices": frozenset(claim.candidates)})
             continue
         if facts.day is not None and facts.day not in span:
             outcomes.append({"ask": "period", "item": facts.item})
             continue
+        question = question_for(standard, facts)
+        if question is not None:
+            outcomes.append({"ask": question.key, "item": facts.item})
+            continue
         try:
             engine.score_claim(standard, facts)
-        except engine.Unrated as exc:
-            outcomes.append({"ask": exc.key, "item": facts.item})
-            continue
         except engine.ScoringError:
             outcomes.append({"ask": "unit", "item": facts.item})
             continue
@@ -144,7 +151,7 @@ def _key(outcome: dict) -> tuple:
 
 
 def describe(outcome: dict) -> str:
-    """One outcome in a line: `open-lesson ×1 level=县级 day=2026-10-18`, `ask level`."""
+    """One outcome as text: `open-lesson ×1 level=县级 day=2026-10-18`, `ask level`."""
     if "ask" in outcome:
         if "choices" in outcome:
             return "ask item " + "/".join(sorted(outcome["choices"]))
@@ -169,13 +176,20 @@ def test_corpus_is_large_and_covers_both_standards():
     assert set(per_standard) == {"capped-50", "annual-80"}
 
 
-def test_labels_name_items_and_facts_of_their_standard():
+def test_labels_use_items_and_fact_values_of_their_standard():
+    asks = {"item", "period", *FACT_VALUES}
     for line in LINES:
         standard = STANDARDS[line.standard]
         ids = {item.id for item in standard.items}
         for entry in line.expect:
+            where = f"L{line.number} {entry}"
             named = set(entry.get("choices", ())) | {entry.get("item")} - {None}
-            assert named <= ids, f"L{line.number}: {named - ids} not in {standard.id}"
+            assert named <= ids, f"{where}: {named - ids} not in {standard.id}"
+            if "ask" in entry:
+                assert entry["ask"] in asks, where
+                continue
+            for key, values in FACT_VALUES.items():
+                assert entry.get(key) is None or entry[key] in values, where
 
 
 @pytest.mark.parametrize("line", LINES, ids=[line.id for line in LINES])

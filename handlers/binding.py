@@ -1,0 +1,42 @@
+"""绑定 姓名 学校: a chat identity becomes a person on the school's roster."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from handlers.context import Context
+from scoring.parser import normalize
+
+logger = logging.getLogger(__name__)
+
+START_RE = re.compile(r"^(?:绑定|綁定)")
+BIND_RE = re.compile(
+    r"^(?:绑定|綁定|绑)\s*(?P<name>\S+?)\s+(?P<school>\S+)(?:\s+(?P<staff>\S+))?$"
+)
+
+
+def handle(ctx: Context) -> str:
+    match = BIND_RE.match(normalize(ctx.inbound.text).strip())
+    if match is None:
+        return ctx.render("bind_how")
+    if ctx.person.bound:
+        return ctx.render("bind_already", person=ctx.person)
+    name, school_text, staff = match.group("name", "school", "staff")
+    schools = ctx.store.schools_matching(school_text)
+    if not schools:
+        return ctx.render("bind_no_school", school=school_text)
+    people = ctx.store.people_named(name, [s.id for s in schools])
+    if staff:
+        people = [p for p in people if p["staff_no"] == staff]
+    if not people:
+        return ctx.render("bind_not_found", name=name, schools=schools)
+    if len(people) > 1:
+        return ctx.render("bind_ambiguous", name=name, people=people, schools=schools)
+    target = people[0]
+    if ctx.store.identity_of(target["id"], ctx.inbound.channel):
+        return ctx.render("bind_taken", name=name)
+    ctx.store.bind(ctx.inbound.channel, ctx.inbound.user, ctx.person.id, target["id"])
+    person = ctx.store.person(target["id"])
+    logger.info("identity bound to person %s", person.id)
+    return ctx.render("bind_done", person=person)
