@@ -97,6 +97,8 @@ class Target:
 
 @dataclass
 class Result:
+    """One row of the table: a server's timed run and what went wrong in it."""
+
     server: str
     mode: str
     messages: int
@@ -113,6 +115,7 @@ class Result:
         return self.messages / self.seconds
 
     def percentile_ms(self, q: float) -> float:
+        """The nearest-rank percentile of the latencies, in milliseconds."""
         ordered = sorted(self.latencies)
         rank = max(math.ceil(q / 100 * len(ordered)), 1)
         return ordered[rank - 1] * 1000
@@ -413,9 +416,12 @@ def print_environment(args: argparse.Namespace) -> None:
         f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
         f"aiohttp {aiohttp.__version__}"
     )
+    # Other work on the machine takes cores from client and server alike.
+    load = os.getloadavg()[0]
     print(
         f"{args.messages} messages per server after a warm-up, "
-        f"{args.concurrency} in flight, {args.teachers} teachers, loopback"
+        f"{args.concurrency} in flight, {args.teachers} teachers, loopback; "
+        f"load average {load:.2f} at the start"
     )
     print()
 
@@ -482,7 +488,12 @@ async def run(args: argparse.Namespace) -> list[Result]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = arguments(argv)
     print_environment(args)
-    results = asyncio.run(run(args))
+    try:
+        results = asyncio.run(run(args))
+    except KeyboardInterrupt:
+        # The servers were stopped on the way out.
+        print("interrupted")
+        return 130
     print_table(results)
     print()
     print("verdict:", verdict(results[0]))

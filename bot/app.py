@@ -1,17 +1,22 @@
-"""The aiohttp app: the Official Account callback in front of the conversation."""
+"""The aiohttp app: the Official Account (and WeCom) callbacks before the conversation.
+
+When a push route is configured, the outbox sender runs with the app.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
+from types import ModuleType
 from typing import Protocol
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from bot import wechat
+from bot import outbox, wechat, wecom
 from bot.config import Config
 from handlers.inbound import Inbound
 
@@ -30,6 +35,7 @@ class Conversation(Protocol):
 
 CONFIG = web.AppKey("config", Config)
 CONVERSATION = web.AppKey("conversation", Conversation)
+SENDER = web.AppKey("sender", outbox.OutboxSender)
 
 
 def create_app(config: Config, conversation: Conversation) -> web.Application:
@@ -40,6 +46,11 @@ def create_app(config: Config, conversation: Conversation) -> web.Application:
     app.router.add_get(config.server.path, _verify)
     app.router.add_post(config.server.path, _receive)
     app.router.add_get(HEALTH_PATH, _health)
+    if config.wecom.enabled:
+        app.router.add_get(config.wecom.path, _wecom_verify)
+        app.router.add_post(config.wecom.path, _wecom_receive)
+    if outbox.push_configured(config):
+        app.cleanup_ctx.append(_outbox_sender)
     app.on_cleanup.append(_close_conversation)
     return app
 
@@ -76,35 +87,69 @@ async def run_server(
 
 
 async def _verify(request: web.Request) -> web.Response:
+    return _verification(request, wechat)
+
+
+async def _wecom_verify(request: web.Request) -> web.Response:
+    return _verification(request, wecom)
+
+
+async def _receive(request: web.Request) -> web.Response:
+    return await _delivery(request, wechat, wechat.SUCCESS)
+
+
+async def _wecom_receive(request: web.Request) -> web.Response:
+    return await _delivery(request, wecom, wecom.ACK)
+
+
+def _verification(request: web.Request, protocol: ModuleType) -> web.Response:
+    """A GET from the console's URL check: `protocol` is bot.wechat or bot.wecom."""
     try:
-        echostr = wechat.verify_url(request.app[CONFIG], request.query)
+        echostr = protocol.verify_url(request.app[CONFIG], request.query)
     except wechat.Rejected as exc:
         logger.warning("refused a verification: %s", exc.reason)
         return web.Response(status=exc.status, text=exc.reason)
     return web.Response(text=echostr)
 
 
-async def _receive(request: web.Request) -> web.Response:
+async def _delivery(
+    request: web.Request, protocol: ModuleType, ack: bytes
+) -> web.Response:
+    """A POSTed message, decoded and answered by `protocol` (wechat or wecom)."""
     config = request.app[CONFIG]
     body = await _read_body(request)
     try:
-        delivery = wechat.decode_post(config, request.query, body)
+        delivery = protocol.decode_post(config, request.query, body)
     except wechat.Rejected as exc:
         logger.warning("refused a delivery: %s (%s)", exc.reason, exc.status)
         return web.Response(status=exc.status, text=exc.reason)
     except wechat.Unreadable as exc:
         logger.warning("acknowledged an unreadable message: %s", exc)
-        return _success()
+        return _success(ack)
 
     inbound = delivery.inbound
     logger.info("received a %s message", inbound.kind)
     logger.debug("message %s from %s", inbound.key, inbound.user)
+    _note_inbound(request.app, inbound)
     # Handled in the event loop: duplicate deliveries then run one after another.
     answer = _answer(request.app[CONVERSATION], inbound)
-    reply = wechat.encode_reply(config, delivery, answer)
-    if reply == wechat.SUCCESS:
-        return _success()
+    reply = protocol.encode_reply(config, delivery, answer)
+    if SENDER in request.app:
+        # Pushes the answer queued leave once this response is on its way.
+        request.app[SENDER].wake()
+    if reply == ack:
+        return _success(ack)
     return web.Response(body=reply, content_type="application/xml", charset="utf-8")
+
+
+def _note_inbound(app: web.Application, inbound: Inbound) -> None:
+    if SENDER not in app:
+        return
+    try:
+        app[SENDER].note_inbound(inbound)
+    except sqlite3.Error as exc:
+        # The window is only a hint for choosing a route; the message still counts.
+        logger.warning("could not record a %s message's arrival: %s", inbound.kind, exc)
 
 
 async def _read_body(request: web.Request) -> bytes:
@@ -133,8 +178,15 @@ async def _close_conversation(app: web.Application) -> None:
     app[CONVERSATION].close()
 
 
-def _success() -> web.Response:
-    return web.Response(body=wechat.SUCCESS, content_type="text/plain")
+async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:
+    """The sender runs from startup to cleanup, with its own connection and session."""
+    async with outbox.running_sender(app[CONFIG]) as sender:
+        app[SENDER] = sender
+        yield
+
+
+def _success(ack: bytes = wechat.SUCCESS) -> web.Response:
+    return web.Response(body=ack, content_type="text/plain")
 
 
 def _base_url(address: tuple) -> str:

@@ -21,6 +21,7 @@ _QUIET = {
     "standards": logging.WARNING,
     "roster": logging.WARNING,
     "prompts": logging.WARNING,
+    "outbox": logging.WARNING,
 }
 
 
@@ -88,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     prompts = commands.add_parser("prompts", help="queue batched review prompts now")
     prompts.add_argument("--config", type=Path)
     prompts.set_defaults(run=_prompts)
+
+    outbox = commands.add_parser("outbox", help="count queued, sent and failed pushes")
+    outbox.add_argument("--config", type=Path)
+    outbox.set_defaults(run=_outbox)
 
     standards = commands.add_parser("standards", help="check or show standard files")
     which = standards.add_subparsers(dest="action", required=True)
@@ -323,4 +328,18 @@ def _prompts(args) -> int:
     count = queue_prompts(store, standards, Replies())
     store.close()
     print(f"queued {count} review prompt(s)")
+    return 0
+
+
+def _outbox(args) -> int:
+    from storage.store import Store
+
+    config = load_config(args.config)
+    store = Store(config.storage.database)
+    try:
+        counts = store.outbox_counts()
+    finally:
+        store.close()
+    for state, count in counts.items():
+        print(f"{state:<12} {count:>6}")
     return 0

@@ -30,7 +30,9 @@ class ClaimChange:
     def changed(self) -> bool:
         old = self.claim
         return (old.hours_raw, old.hours_counted, old.standard_version) != (
-            self.raw, self.counted, self.version
+            self.raw,
+            self.counted,
+            self.version,
         )
 
 
@@ -61,8 +63,11 @@ def plan(store: Store, standard: Standard, period_key: str) -> list[TeacherChang
 
 
 def _teacher(store: Store, standard: Standard, period_key: str, person_id: int):
-    claims = [c for c in store.claims_for(person_id, period_key)
-              if c.standard_id == standard.id]  # fmt: skip
+    claims = [
+        c
+        for c in store.claims_for(person_id, period_key)
+        if c.standard_id == standard.id
+    ]
     name = store.person(person_id).name
     before = sum((c.hours_counted or ZERO for c in claims), ZERO)
     try:
@@ -71,14 +76,17 @@ def _teacher(store: Store, standard: Standard, period_key: str, person_id: int):
         # An item gone from the file, or a rate it no longer has, is shown, not guessed.
         return TeacherChange(person_id, name, before, before, problem=str(exc))
     changes = tuple(
-        ClaimChange(c, ledger.line(c.id).raw, ledger.line(c.id).counted, standard.version)
+        ClaimChange(
+            c, ledger.line(c.id).raw, ledger.line(c.id).counted, standard.version
+        )
         for c in claims
     )
     return TeacherChange(person_id, name, before, ledger.total, changes)
 
 
-def apply(store: Store, standard: Standard, period_key: str,
-          teachers: list[TeacherChange]) -> int:  # fmt: skip
+def apply(
+    store: Store, standard: Standard, period_key: str, teachers: list[TeacherChange]
+) -> int:
     """Write the planned changes and record the run; returns the rescoring's id."""
     changed = [t for t in teachers if t.changed]
     reason = f"rescored under {standard.id} {standard.version}"
@@ -87,14 +95,25 @@ def apply(store: Store, standard: Standard, period_key: str,
             for change in teacher.claims:
                 if change.changed:
                     _write(store, change, reason)
-        rows = [(t.person_id, t.before, t.after, sum(c.changed for c in t.claims))
-                for t in changed]  # fmt: skip
-        return store.record_rescoring(standard.id, standard.version, period_key,
-                                      len(teachers), rows)  # fmt: skip
+        rows = [
+            (t.person_id, t.before, t.after, sum(c.changed for c in t.claims))
+            for t in changed
+        ]
+        return store.record_rescoring(
+            standard.id, standard.version, period_key, len(teachers), rows
+        )
 
 
 def _write(store: Store, change: ClaimChange, reason: str) -> None:
     claim = change.claim
     store.rescore_claim(claim.id, change.raw, change.counted, change.version)
-    store.log_decision(claim.id, None, "rescore", claim.status, claim.status,
-                       claim.hours_counted, change.counted, reason)  # fmt: skip
+    store.log_decision(
+        claim.id,
+        None,
+        "rescore",
+        claim.status,
+        claim.status,
+        claim.hours_counted,
+        change.counted,
+        reason,
+    )

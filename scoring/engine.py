@@ -8,10 +8,20 @@ highest; pooled rules that look at all of an item's units in a period
 (quota or threshold, a lower rate after the first units, batches); then the
 caps of the item (per year and overall), of groups, of the category, and
 of the standard (per year and overall). Each rule works within one period
-of the standard, so a ledger over several periods caps each separately.
+of the standard, so a ledger over several periods caps each separately;
+limits, same-topic and pooled rules work within each year of the period
+when the standard caps years, so that no value moves into a full year.
 
-Totals do not depend on the order of claims; which claim a rule cuts does
-(the later one, by activity date then record order).
+Caps are filled in order, which gives the best total when they nest (an
+item's yearly cap inside its cap, inside its category, inside the whole),
+as in every published standard we know. A group cap across categories or a
+yearly cap over categories that span years cut across each other; there,
+an added claim can take room that a later cap then removes.
+
+Every total (overall, per item, per category, per group) is the same
+whatever the order of the claims. Which claim a rule cuts is decided by a
+fixed order: within an item the later claim (by activity date, then record
+order) is cut first; across items, the item listed later in the file.
 """
 
 from __future__ import annotations
@@ -19,10 +29,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import lru_cache
+from functools import cached_property
+from math import lcm
 
 from scoring.facts import Facts
-from scoring.standard import Category, Item, Period, Quota, Rate, Standard, Target
+from scoring.standard import Category, Item, Quota, Rate, Standard, Target
 
 ZERO = Fraction(0)
 ONE = Fraction(1)
@@ -59,7 +70,7 @@ class Score:
     factor: Fraction = ONE
     credit_hours: Fraction | None = None
 
-    @property
+    @cached_property
     def hours(self) -> Fraction:
         return self.per_unit * self.units if self.value is None else self.value
 
@@ -83,7 +94,7 @@ class Cut:
     topic: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     key: object
     facts: Facts
@@ -94,6 +105,10 @@ class Line:
     units: Fraction | None = None  # units still counted after limits
     period: str = ""
     year: str = ""
+    # Where limits, same-topic and pooled rules look: the period, or each year
+    # of it when the standard caps years (so value never moves into a full year).
+    bucket: tuple = ()
+    cap: Fraction | None = None  # the item's own cap, for ranking under limits
 
     def __post_init__(self):
         if self.units is None:
@@ -168,7 +183,9 @@ class Ledger:
     def minimums(self, target: Target | None = None) -> list[Shortfall]:
         target = target or self.standard.target
         return [
-            Shortfall(self.standard.category(cid), self.category_totals.get(cid, ZERO), need)
+            Shortfall(
+                self.standard.category(cid), self.category_totals.get(cid, ZERO), need
+            )
             for cid, need in target.minimums
         ]
 
@@ -180,18 +197,22 @@ class Ledger:
         return max(ZERO, min(limits)) if limits else None
 
     def _limit_reached(self, item: Item) -> bool:
-        if item.limit_count is not None:
-            if self._units_used((item.id,)) >= item.limit_count:
-                return True
-        for group in self.standard.groups_of(item.id):
-            if group.limit_count is not None:
-                if self._units_used(group.items) >= group.limit_count:
-                    return True
-        return False
+        scopes = [(item.limit_count, (item.id,))]
+        scopes += [(g.limit_count, g.items) for g in self.standard.groups_of(item.id)]
+        return any(
+            count is not None and self._units_used(ids) >= count
+            for count, ids in scopes
+        )
 
     def _units_used(self, item_ids: tuple[str, ...]) -> Fraction:
-        return sum((ln.units for ln in self.lines.values()
-                    if ln.facts.item in item_ids and ln.counted > 0), ZERO)  # fmt: skip
+        return sum(
+            (
+                ln.units
+                for ln in self.lines.values()
+                if ln.facts.item in item_ids and ln.counted > 0
+            ),
+            ZERO,
+        )
 
     def _bounds(self, item: Item):
         """(bound, used) for every cap the item's hours pass through."""
@@ -203,7 +224,10 @@ class Ledger:
             if group.cap is not None:
                 yield group.cap, self.group_totals.get(group.id, ZERO)
         if item.category and std.category(item.category).cap is not None:
-            yield std.category(item.category).cap, self.category_totals.get(item.category, ZERO)
+            yield (
+                std.category(item.category).cap,
+                self.category_totals.get(item.category, ZERO),
+            )
         if std.overall_cap is not None:
             yield std.overall_cap, self.total
 
@@ -247,7 +271,9 @@ def _credits(item: Item, amount: Fraction) -> Fraction:
     return amount if item.credit_hours is None else amount / item.credit_hours
 
 
-def find_rate(standard: Standard, item: Item, facts: Facts, values: dict | None = None) -> Rate:
+def find_rate(
+    standard: Standard, item: Item, facts: Facts, values: dict | None = None
+) -> Rate:
     values = values if values is not None else effective_facts(standard, item, facts)
     for rate in item.rates:
         if rate.matches(values):
@@ -266,7 +292,9 @@ def effective_facts(standard: Standard, item: Item, facts: Facts) -> dict:
         if values.get(key) is None:
             values[key] = value
     equivalents = dict(standard.level_equivalents)
-    if values.get("level") in equivalents and values["level"] not in item.choices("level"):
+    if values.get("level") in equivalents and values["level"] not in item.choices(
+        "level"
+    ):
         values["level"] = equivalents[values["level"]]
     return values
 
@@ -313,25 +341,27 @@ def build_ledger(standard: Standard, claims: list[EngineClaim]) -> Ledger:
     """Score every claim and apply the limits and caps of the standard."""
     plan = _plan(standard)
     ordered = sorted(claims, key=lambda c: c.order)
-    lines = {}
-    for claim in ordered:
-        lines[claim.key] = _new_line(standard, plan, claim)
-    sequence = list(lines.values())
+    lines = {claim.key: _new_line(plan, claim) for claim in ordered}
+    # Stable sort: claim order within an item, file order across items.
+    rank = plan.rank
+    sequence = sorted(lines.values(), key=lambda ln: rank[ln.facts.item])
     for stage in plan.stages:
         stage(plan, sequence)
-    return _totals(standard, plan, lines, sequence)
+    return _capped(plan, lines, sequence)
 
 
-def _new_line(standard: Standard, plan: _Plan, claim: EngineClaim) -> Line:
+def _new_line(plan: _Plan, claim: EngineClaim) -> Line:
     facts = claim.facts
-    score = _cached_score(standard, plan, facts, claim.reviewer_hours)
+    score = _cached_score(plan, facts, claim.reviewer_hours)
     line = Line(claim.key, facts, score, score.hours)
     if facts.day is not None:
-        line.period = _period_label(standard.period, facts.day)
+        line.period = plan.period_label(facts.day)
         if plan.years:
-            line.year = standard.period.year_of(facts.day)
+            line.year = plan.year_label(facts.day)
+    line.bucket = (line.period, line.year)
     item = plan.items[facts.item]
-    if score.factor != ONE or item.credit_hours is not None:
+    line.cap = item.cap
+    if item.factors or item.credit_hours is not None:
         _explain_amount(line, item)
     if item.reviewer_range is not None and claim.reviewer_hours is not None:
         high = item.reviewer_range[1]
@@ -339,13 +369,24 @@ def _new_line(standard: Standard, plan: _Plan, claim: EngineClaim) -> Line:
     return line
 
 
-def _cached_score(standard: Standard, plan: _Plan, facts: Facts, reviewer_hours) -> Score:
+def _cached_score(plan: _Plan, facts: Facts, reviewer_hours) -> Score:
     # Teachers repeat the same claims; a rescore of many ledgers meets them again.
-    key = (facts.item, facts.quantity, facts.unit, facts.level, facts.grade,
-           facts.role, facts.published, facts.result, reviewer_hours)  # fmt: skip
+    quantity = facts.quantity
+    key = (
+        facts.item,
+        quantity.numerator,
+        quantity.denominator,
+        facts.unit,
+        facts.level,
+        facts.grade,
+        facts.role,
+        facts.published,
+        facts.result,
+        reviewer_hours,
+    )
     score = plan.scores.get(key)
     if score is None:
-        score = score_claim(standard, facts, reviewer_hours)
+        score = score_claim(plan.standard, facts, reviewer_hours)
         if len(plan.scores) < _SCORE_CACHE_SIZE:
             plan.scores[key] = score
     return score
@@ -354,45 +395,69 @@ def _cached_score(standard: Standard, plan: _Plan, facts: Facts, reviewer_hours)
 _SCORE_CACHE_SIZE = 50_000
 
 
-@lru_cache(maxsize=4096)
-def _period_label(period: Period, day) -> str:
-    return period.span_of(day).label
-
-
 def _explain_amount(line: Line, item: Item) -> None:
     """Notes for a claim's factor and its 学时→学分 conversion."""
     score = line.score
     if score.factor != ONE and score.rate is not None:
         base = score.rate.hours * score.units
-        line.notes.append(Cut("factor", item.name, score.factor, base, base * score.factor))
+        line.notes.append(
+            Cut("factor", item.name, score.factor, base, base * score.factor)
+        )
     if item.credit_hours is not None:
         credits = score.hours
         hours = credits * item.credit_hours
-        line.notes.append(Cut("credit", item.name, item.credit_hours, hours, credits, "学时"))
+        line.notes.append(
+            Cut("credit", item.name, item.credit_hours, hours, credits, "学时")
+        )
 
 
-def _cut(line: Line, kind: str, name: str, cap, after: Fraction, measure: str = "",
-         units: Fraction | None = None, topic: str = "") -> None:  # fmt: skip
+def _cut(
+    line: Line,
+    kind: str,
+    name: str,
+    cap,
+    after: Fraction,
+    measure: str = "",
+    units: Fraction | None = None,
+    topic: str = "",
+) -> None:
     """Lower a line to `after` and say which rule did it (nothing if not lower)."""
     if after < line.counted:
-        line.cuts.append(Cut(kind, name, cap, line.counted, after, measure, units, topic))
+        line.cuts.append(
+            Cut(kind, name, cap, line.counted, after, measure, units, topic)
+        )
         line.counted = after
 
 
-# --- the rules, in order --------------------------------------------------------
+# --- what a standard needs of the engine, worked out once ------------------------
 
 
 @dataclass
 class _Plan:
-    """What a standard needs of the engine, worked out once per standard."""
-
     standard: Standard
     items: dict
-    categories: dict
+    rank: dict  # item id -> its place in the file
     groups: dict  # item id -> its groups
-    stages: list
+    stages: list  # the rules before the caps, on exact fractions
+    cap_stages: list  # the caps, on whole numbers of a common denominator
+    caps: dict  # (scope, item id) -> (numerator, denominator, cap, name) or None
+    cap_denominator: int
     years: bool
     scores: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+    year_labels: dict = field(default_factory=dict)
+
+    def period_label(self, day) -> str:
+        label = self.labels.get(day)
+        if label is None:
+            label = self.labels[day] = self.standard.period.span_of(day).label
+        return label
+
+    def year_label(self, day) -> str:
+        label = self.year_labels.get(day)
+        if label is None:
+            label = self.year_labels[day] = self.standard.period.year_of(day)
+        return label
 
 
 def _plan(standard: Standard) -> _Plan:
@@ -404,29 +469,75 @@ def _plan(standard: Standard) -> _Plan:
 
 
 def _make_plan(standard: Standard) -> _Plan:
-    items = {i.id: i for i in standard.items}
-    groups = {i.id: standard.groups_of(i.id) for i in standard.items}
     needs = _Needs(standard)
-    stages = [stage for wanted, stage in (
-        (needs.event, _event_caps),
-        (needs.limits, _count_limits),
-        (needs.group_limits, _group_limits),
-        (needs.topics, _topic_highest),
-        (needs.pooled, _pooled),
-        (needs.item_years, _item_year_caps),
-        (True, _item_caps),
-        (needs.group_caps, _group_caps),
-        (bool(standard.categories), _category_caps),
-        (standard.year_cap is not None, _overall_year_cap),
-        (standard.overall_cap is not None, _overall_cap),
-    ) if wanted]  # fmt: skip
-    categories = {c.id: c for c in standard.categories}
-    years = needs.item_years or standard.year_cap is not None
-    return _Plan(standard, items, categories, groups, stages, years)
+    stages = [
+        stage
+        for wanted, stage in (
+            (needs.event, _event_caps),
+            (needs.limits, _count_limits),
+            (needs.group_limits, _group_limits),
+            (needs.topics, _topic_highest),
+            (needs.pooled, _pooled),
+        )
+        if wanted
+    ]
+    caps = _cap_table(standard)
+    cap_stages = [
+        stage
+        for scope, stage in (
+            ("item-year", _item_year_caps),
+            ("item", _item_caps),
+            ("group", _group_caps),
+            ("category", _category_caps),
+            ("year", _overall_year_cap),
+            ("overall", _overall_cap),
+        )
+        if any(key[0] == scope and cap for key, cap in caps.items())
+    ]
+    denominators = [entry[1] for entry in _cap_entries(caps)]
+    return _Plan(
+        standard=standard,
+        items={i.id: i for i in standard.items},
+        rank={item.id: index for index, item in enumerate(standard.items)},
+        groups={i.id: standard.groups_of(i.id) for i in standard.items},
+        stages=stages,
+        cap_stages=cap_stages,
+        caps=caps,
+        cap_denominator=lcm(1, *denominators),
+        years=needs.item_years or standard.year_cap is not None,
+    )
+
+
+def _cap_table(standard: Standard) -> dict:
+    """Every cap by scope, with its numerator and denominator ready for whole numbers."""
+
+    def entry(cap, name: str):
+        return None if cap is None else (cap.numerator, cap.denominator, cap, name)
+
+    caps: dict = {
+        ("year", ""): entry(standard.year_cap, ""),
+        ("overall", ""): entry(standard.overall_cap, ""),
+    }
+    for item in standard.items:
+        caps[("item", item.id)] = entry(item.cap, item.name)
+        caps[("item-year", item.id)] = entry(item.year_cap, item.name)
+        category = standard.category(item.category) if item.category else None
+        caps[("category", item.id)] = category and entry(category.cap, category.name)
+        groups = [(g.id, entry(g.cap, g.name)) for g in standard.groups_of(item.id)]
+        caps[("group", item.id)] = tuple(g for g in groups if g[1]) or None
+    return caps
+
+
+def _cap_entries(caps: dict):
+    for (scope, _), cap in caps.items():
+        if scope == "group":
+            yield from (entry for _, entry in cap or ())
+        elif cap:
+            yield cap
 
 
 class _Needs:
-    """Which stages a standard uses, so a ledger skips the ones it does not."""
+    """Which rules a standard uses, so a ledger skips the ones it does not."""
 
     def __init__(self, standard: Standard):
         items = standard.items
@@ -438,7 +549,9 @@ class _Needs:
         )
         self.pooled = any(i.pooled for i in items)
         self.item_years = any(i.year_cap is not None for i in items)
-        self.group_caps = any(g.cap is not None for g in standard.groups)
+
+
+# --- the rules before the caps, in order ----------------------------------------------
 
 
 def _event_caps(plan: _Plan, sequence: list[Line]) -> None:
@@ -452,10 +565,12 @@ def _count_limits(plan: _Plan, sequence: list[Line]) -> None:
     by_item = defaultdict(list)
     for line in sequence:
         if plan.items[line.facts.item].limit_count is not None:
-            by_item[(line.period, line.facts.item)].append(line)
+            by_item[(line.bucket, line.facts.item)].append(line)
     for (_, item_id), group in by_item.items():
         item = plan.items[item_id]
-        _keep_units(group, item.limit_count, item.keep, "limit", item.name, item.measure)
+        _keep_units(
+            group, item.limit_count, item.keep, "limit", item.name, item.measure
+        )
 
 
 def _group_limits(plan: _Plan, sequence: list[Line]) -> None:
@@ -463,17 +578,22 @@ def _group_limits(plan: _Plan, sequence: list[Line]) -> None:
     for line in sequence:
         for group in plan.groups[line.facts.item]:
             if group.limit_count is not None:
-                by_group[(line.period, group)].append(line)
+                by_group[(line.bucket, group)].append(line)
     for (_, group), lines in by_group.items():
         measure = plan.items[group.items[0]].measure
-        _keep_units(lines, group.limit_count, group.keep, "group-limit", group.name, measure)
+        _keep_units(
+            lines, group.limit_count, group.keep, "group-limit", group.name, measure
+        )
 
 
-def _keep_units(lines: list[Line], count: int, keep: str, kind: str, name: str,
-                measure: str) -> None:  # fmt: skip
+def _keep_units(
+    lines: list[Line], count: int, keep: str, kind: str, name: str, measure: str
+) -> None:
     """Count at most `count` units among `lines`, the highest per unit first if asked."""
     if keep == "highest":
-        lines = sorted(lines, key=lambda ln: -ln.score.per_unit)  # stable: ties by order
+        # Stable: ties keep their order. A line's worth is what its item's cap lets
+        # it count, so that keeping it never costs more than the line it displaces.
+        lines = sorted(lines, key=lambda ln: -_worth_per_unit(ln))
     left = Fraction(count)
     for line in lines:
         units = min(line.units, left)
@@ -484,6 +604,12 @@ def _keep_units(lines: list[Line], count: int, keep: str, kind: str, name: str,
             line.units = units
 
 
+def _worth_per_unit(line: Line) -> Fraction:
+    cap = line.cap
+    counted = line.counted if cap is None else min(line.counted, cap)
+    return counted / line.units if line.units else ZERO
+
+
 def _topic_highest(plan: _Plan, sequence: list[Line]) -> None:
     best: dict = {}
     for line in sequence:
@@ -492,10 +618,13 @@ def _topic_highest(plan: _Plan, sequence: list[Line]) -> None:
             continue
         item = plan.items[line.facts.item]
         scopes = [("topic", item.id, item.name)] if item.highest_per_topic else []
-        scopes += [("group-topic", g.id, g.name)
-                   for g in plan.groups[item.id] if g.highest_per_topic]  # fmt: skip
+        scopes += [
+            ("group-topic", g.id, g.name)
+            for g in plan.groups[item.id]
+            if g.highest_per_topic
+        ]
         for kind, scope, name in scopes:
-            _keep_best(best, (line.period, scope, topic), line, kind, name)
+            _keep_best(best, (line.bucket, scope, topic), line, kind, name)
 
 
 def _keep_best(best: dict, key, line: Line, kind: str, name: str) -> None:
@@ -520,12 +649,13 @@ def _pooled(plan: _Plan, sequence: list[Line]) -> None:
         item = plan.items[line.facts.item]
         if not item.pooled:
             continue
-        key = (line.period, item.id)
+        key = (line.bucket, item.id)
         before = used[key]
         used[key] = before + line.units
         rate = line.score.rate.hours if line.score.rate else ZERO
-        share = _credits(item, pooled_value(item, used[key], rate)
-                         - pooled_value(item, before, rate))  # fmt: skip
+        share = _credits(
+            item, pooled_value(item, used[key], rate) - pooled_value(item, before, rate)
+        )
         _settle(line, item, share, used[key])
 
 
@@ -542,82 +672,140 @@ def _settle(line: Line, item: Item, share: Fraction, units: Fraction) -> None:
         return
     unmet = item.quota is not None and units < item.quota.units
     if share > line.counted or unmet:
-        line.notes.append(Cut(kind, item.name, rule, line.counted, share, item.measure, units))
+        line.notes.append(
+            Cut(kind, item.name, rule, line.counted, share, item.measure, units)
+        )
         line.counted = share
 
 
-def _item_year_caps(plan: _Plan, sequence: list[Line]) -> None:
-    totals: dict = defaultdict(lambda: ZERO)
+# --- the caps, on whole numbers ----------------------------------------------------------
+
+
+def _capped(plan: _Plan, lines: dict, sequence: list[Line]) -> Ledger:
+    """Run the caps on whole numbers of 1/D, D a common denominator: exact and fast."""
+    denominator = plan.cap_denominator
     for line in sequence:
-        item = plan.items[line.facts.item]
-        if item.year_cap is not None:
-            _fill(totals, (line.year, item.id), line, item.year_cap, "item-year", item.name)
+        if denominator % line.counted.denominator:
+            denominator = lcm(denominator, line.counted.denominator)
+    amounts = [
+        ln.counted.numerator * (denominator // ln.counted.denominator)
+        for ln in sequence
+    ]
+    start = list(amounts)
+    for stage in plan.cap_stages:
+        stage(plan, sequence, amounts, denominator)
+    for line, amount, first in zip(sequence, amounts, start, strict=True):
+        if amount != first:
+            line.counted = Fraction(amount, denominator)
+    return _totals(plan, lines, sequence, amounts, denominator)
 
 
-def _item_caps(plan: _Plan, sequence: list[Line]) -> None:
-    totals: dict = defaultdict(lambda: ZERO)
-    for line in sequence:
-        item = plan.items[line.facts.item]
-        _fill(totals, (line.period, item.id), line, item.cap, "item", item.name)
-
-
-def _group_caps(plan: _Plan, sequence: list[Line]) -> None:
-    totals: dict = defaultdict(lambda: ZERO)
-    for line in sequence:
-        for group in plan.groups[line.facts.item]:
-            if group.cap is not None:
-                _fill(totals, (line.period, group.id), line, group.cap, "group", group.name)
-
-
-def _category_caps(plan: _Plan, sequence: list[Line]) -> None:
-    totals: dict = defaultdict(lambda: ZERO)
-    for line in sequence:
-        category_id = plan.items[line.facts.item].category
-        if category_id is not None:
-            cat = plan.categories[category_id]
-            _fill(totals, (line.period, cat.id), line, cat.cap, "category", cat.name)
-
-
-def _overall_year_cap(plan: _Plan, sequence: list[Line]) -> None:
-    totals: dict = defaultdict(lambda: ZERO)
-    cap = plan.standard.year_cap
-    for line in sequence:
-        _fill(totals, line.year, line, cap, "year", "")
-
-
-def _overall_cap(plan: _Plan, sequence: list[Line]) -> None:
-    totals: dict = defaultdict(lambda: ZERO)
-    cap = plan.standard.overall_cap
-    for line in sequence:
-        _fill(totals, line.period, line, cap, "overall", "")
-
-
-def _fill(totals: dict, key, line: Line, cap, kind: str, name: str) -> None:
+def _take(
+    line: Line,
+    index: int,
+    amounts: list,
+    totals: dict,
+    key,
+    cap: tuple,
+    denominator: int,
+    kind: str,
+) -> None:
     """Add a line to a capped total, cutting it to what the cap still allows."""
-    if cap is not None:
-        allowed = cap - totals[key]
-        if line.counted > allowed:
-            _cut(line, kind, name, cap, max(ZERO, allowed))
-    totals[key] += line.counted
+    numerator, cap_denominator, fraction, name = cap
+    allowed = numerator * (denominator // cap_denominator) - totals.get(key, 0)
+    amount = amounts[index]
+    if amount > allowed:
+        allowed = max(0, allowed)
+        if allowed < amount:
+            before, after = (
+                Fraction(amount, denominator),
+                Fraction(allowed, denominator),
+            )
+            line.cuts.append(Cut(kind, name, fraction, before, after))
+            amount = amounts[index] = allowed
+    totals[key] = totals.get(key, 0) + amount
 
 
-def _totals(standard: Standard, plan: _Plan, lines: dict, sequence: list[Line]) -> Ledger:
-    items: dict = defaultdict(lambda: ZERO)
-    periods: dict = defaultdict(lambda: ZERO)
-    for line in sequence:
-        items[line.facts.item] += line.counted
-        periods[line.period] += line.counted
-    categories: dict = defaultdict(lambda: ZERO)
-    groups: dict = defaultdict(lambda: ZERO)
+def _item_year_caps(plan: _Plan, sequence, amounts, denominator) -> None:
+    totals: dict = {}
+    for index, line in enumerate(sequence):
+        cap = plan.caps[("item-year", line.facts.item)]
+        if cap:
+            key = (line.year, line.facts.item)
+            _take(line, index, amounts, totals, key, cap, denominator, "item-year")
+
+
+def _item_caps(plan: _Plan, sequence, amounts, denominator) -> None:
+    totals: dict = {}
+    for index, line in enumerate(sequence):
+        cap = plan.caps[("item", line.facts.item)]
+        if cap:
+            key = (line.period, line.facts.item)
+            _take(line, index, amounts, totals, key, cap, denominator, "item")
+
+
+def _group_caps(plan: _Plan, sequence, amounts, denominator) -> None:
+    totals: dict = {}
+    for index, line in enumerate(sequence):
+        for group_id, cap in plan.caps[("group", line.facts.item)] or ():
+            key = (line.period, group_id)
+            _take(line, index, amounts, totals, key, cap, denominator, "group")
+
+
+def _category_caps(plan: _Plan, sequence, amounts, denominator) -> None:
+    totals: dict = {}
+    for index, line in enumerate(sequence):
+        cap = plan.caps[("category", line.facts.item)]
+        if cap:
+            key = (line.period, plan.items[line.facts.item].category)
+            _take(line, index, amounts, totals, key, cap, denominator, "category")
+
+
+def _overall_year_cap(plan: _Plan, sequence, amounts, denominator) -> None:
+    totals: dict = {}
+    cap = plan.caps[("year", "")]
+    for index, line in enumerate(sequence):
+        _take(line, index, amounts, totals, line.year, cap, denominator, "year")
+
+
+def _overall_cap(plan: _Plan, sequence, amounts, denominator) -> None:
+    totals: dict = {}
+    cap = plan.caps[("overall", "")]
+    for index, line in enumerate(sequence):
+        _take(line, index, amounts, totals, line.period, cap, denominator, "overall")
+
+
+def _totals(
+    plan: _Plan, lines: dict, sequence: list[Line], amounts: list, denominator: int
+) -> Ledger:
+    items: dict = {}
+    periods: dict = {}
+    for line, amount in zip(sequence, amounts, strict=True):
+        item_id = line.facts.item
+        items[item_id] = items.get(item_id, 0) + amount
+        periods[line.period] = periods.get(line.period, 0) + amount
+    categories: dict = {}
+    groups: dict = {}
     for item_id, amount in items.items():
-        item = plan.items[item_id]
-        if item.category is not None:
-            categories[item.category] += amount
+        category = plan.items[item_id].category
+        if category is not None:
+            categories[category] = categories.get(category, 0) + amount
         for group in plan.groups[item_id]:
-            groups[group.id] += amount
-    total = sum(items.values(), ZERO)
-    return Ledger(standard, lines, dict(items), dict(categories), total,
-                  dict(groups), dict(periods))  # fmt: skip
+            groups[group.id] = groups.get(group.id, 0) + amount
+
+    def exact(table: dict) -> dict:
+        return {key: Fraction(amount, denominator) for key, amount in table.items()}
+
+    total = Fraction(sum(items.values()), denominator)
+    return Ledger(
+        plan.standard,
+        lines,
+        exact(items),
+        exact(categories),
+        total,
+        exact(groups),
+        exact(periods),
+    )
 
 
 # --- what a standard allows ----------------------------------------------------
@@ -652,4 +840,3 @@ def reachable(standard: Standard) -> Fraction | None:
     if standard.overall_cap is not None:
         total = min(total, standard.overall_cap)
     return total
-

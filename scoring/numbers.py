@@ -42,6 +42,29 @@ def parse_number(text: str) -> Fraction | None:
     return None if whole is None else whole + half
 
 
+def parse_amount(text: str) -> Fraction | None:
+    """A counted amount: a number, or the low end of a range (五六节 → 5, 七八百 → 700).
+
+    The low end never claims more than the teacher said.
+    """
+    number = parse_number(text)
+    if number is not None:
+        return number
+    text = text.strip()
+    for i in range(len(text) - 1):
+        low, high = _DIGITS.get(text[i]), _DIGITS.get(text[i + 1])
+        if low is not None and high == low + 1:
+            return parse_number(text[: i + 1] + text[i + 2 :])
+    return None
+
+
+def plain(value: Fraction) -> str:
+    """A value as plain decimal text for re-reading: 3/2 → '1.5', 3 → '3'."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    return format(_decimal(value).normalize(), "f")
+
+
 def _chinese_integer(text: str) -> int | None:
     total, digit = 0, None
     for char in text:

@@ -214,7 +214,9 @@ class Period:
             first, last = self.dates
             return PeriodSpan(f"{first:%Y.%m.%d}-{last:%Y.%m.%d}", first, last)
         if self.kind == "calendar-year":
-            return PeriodSpan(f"{day.year}年", date(day.year, 1, 1), date(day.year, 12, 31))
+            return PeriodSpan(
+                f"{day.year}年", date(day.year, 1, 1), date(day.year, 12, 31)
+            )
         year, first, last = _school_year(day, self.start)
         if self.kind == "semester":
             return self._semester(day, year, first, last)
@@ -345,9 +347,14 @@ def build_standard(raw: dict, source: str = "<standard>", text: str = "") -> Sta
 
 # Value kinds a key may hold; checked before anything is built.
 TEXT, NUMBER, INTEGER, BOOLEAN, LIST, TABLE, AMOUNT = (
-    "text", "number", "whole number", "true or false", "list", "table",
-    "number or fraction text such as \"1/3\"",
-)  # fmt: skip
+    "text",
+    "number",
+    "whole number",
+    "true or false",
+    "list",
+    "table",
+    'number or fraction text such as "1/3"',
+)
 _KIND_TESTS = {
     TEXT: lambda v: isinstance(v, str),
     NUMBER: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
@@ -355,39 +362,82 @@ _KIND_TESTS = {
     BOOLEAN: lambda v: isinstance(v, bool),
     LIST: lambda v: isinstance(v, list),
     TABLE: lambda v: isinstance(v, dict),
-    AMOUNT: lambda v: (isinstance(v, int | float) and not isinstance(v, bool))
-    or (isinstance(v, str) and _FRACTION_RE.match(v) is not None),
+    AMOUNT: lambda v: (
+        (isinstance(v, int | float) and not isinstance(v, bool))
+        or (isinstance(v, str) and _FRACTION_RE.match(v) is not None)
+    ),
 }
 _FRACTION_RE = re.compile(r"^\s*(?:\d+(?:\.\d+)?|\d+\s*/\s*[1-9]\d*)\s*$")
 
 _TOP_KEYS = {
-    "id": TEXT, "name": TEXT, "version": TEXT, "unit": TEXT, "note": TEXT,
-    "source": TEXT, "period": TABLE, "target": LIST, "category": LIST,
-    "item": LIST, "group": LIST, "overall_cap": AMOUNT, "year_cap": AMOUNT,
+    "id": TEXT,
+    "name": TEXT,
+    "version": TEXT,
+    "unit": TEXT,
+    "note": TEXT,
+    "source": TEXT,
+    "period": TABLE,
+    "target": LIST,
+    "category": LIST,
+    "item": LIST,
+    "group": LIST,
+    "overall_cap": AMOUNT,
+    "year_cap": AMOUNT,
     "level_equivalents": TABLE,
-}  # fmt: skip
+}
 _CATEGORY_KEYS = {"id": TEXT, "name": TEXT, "cap": AMOUNT, "note": TEXT}
 _TARGET_KEYS = {
-    "id": TEXT, "name": TEXT, "hours": AMOUNT, "years": INTEGER, "note": TEXT,
-    "who": TEXT, "minimums": TABLE,
-}  # fmt: skip
+    "id": TEXT,
+    "name": TEXT,
+    "hours": AMOUNT,
+    "years": INTEGER,
+    "note": TEXT,
+    "who": TEXT,
+    "minimums": TABLE,
+}
 _PERIOD_KEYS = {
-    "kind": TEXT, "start": TEXT, "end": TEXT, "deadline": TEXT, "second": TEXT,
+    "kind": TEXT,
+    "start": TEXT,
+    "end": TEXT,
+    "deadline": TEXT,
+    "second": TEXT,
     "year_start": TEXT,
-}  # fmt: skip
+}
 _GROUP_KEYS = {
-    "id": TEXT, "name": TEXT, "items": LIST, "limit": TABLE,
-    "highest_per_topic": BOOLEAN, "cap": AMOUNT, "note": TEXT,
-}  # fmt: skip
+    "id": TEXT,
+    "name": TEXT,
+    "items": LIST,
+    "limit": TABLE,
+    "highest_per_topic": BOOLEAN,
+    "cap": AMOUNT,
+    "note": TEXT,
+}
 _ITEM_KEYS = {
-    "id": TEXT, "name": TEXT, "category": TEXT, "names": LIST, "measure": TEXT,
-    "basis": TEXT, "rate": AMOUNT, "rates": LIST, "factors": LIST,
-    "convert": TABLE, "cap": AMOUNT, "event_cap": AMOUNT, "year_cap": AMOUNT,
-    "limit": TABLE, "highest_per_topic": BOOLEAN, "quota": TABLE,
-    "later": TABLE, "batch": INTEGER, "credit_hours": AMOUNT,
-    "reviewer_range": LIST, "defaults": TABLE, "evidence": TEXT,
-    "review": TEXT, "example": TEXT,
-}  # fmt: skip
+    "id": TEXT,
+    "name": TEXT,
+    "category": TEXT,
+    "names": LIST,
+    "measure": TEXT,
+    "basis": TEXT,
+    "rate": AMOUNT,
+    "rates": LIST,
+    "factors": LIST,
+    "convert": TABLE,
+    "cap": AMOUNT,
+    "event_cap": AMOUNT,
+    "year_cap": AMOUNT,
+    "limit": TABLE,
+    "highest_per_topic": BOOLEAN,
+    "quota": TABLE,
+    "later": TABLE,
+    "batch": INTEGER,
+    "credit_hours": AMOUNT,
+    "reviewer_range": LIST,
+    "defaults": TABLE,
+    "evidence": TEXT,
+    "review": TEXT,
+    "example": TEXT,
+}
 _LIMIT_KEYS = {"count": INTEGER, "keep": TEXT}
 _QUOTA_KEYS = {"units": AMOUNT, "hours": AMOUNT, "short": AMOUNT, "per": TEXT}
 _LATER_KEYS = {"after": AMOUNT, "hours": AMOUNT}
@@ -484,7 +534,9 @@ class _Reader:
         if not _KIND_TESTS[AMOUNT](value):
             self.problem(where, f"expected a number, got {value!r}")
             return None
-        amount = to_fraction(value.replace(" ", "") if isinstance(value, str) else value)
+        amount = to_fraction(
+            value.replace(" ", "") if isinstance(value, str) else value
+        )
         if amount < 0:
             self.problem(where, f"expected a number of at least 0, got {value}")
             return None
@@ -494,7 +546,9 @@ class _Reader:
         for alias, level in raw.items():
             if alias not in LEVELS or level not in LEVELS:
                 levels = ", ".join(LEVELS)
-                self.problem(f"level_equivalents.{alias}", f"levels must be among {levels}")
+                self.problem(
+                    f"level_equivalents.{alias}", f"levels must be among {levels}"
+                )
         return tuple(raw.items())
 
     # --- tables -----------------------------------------------------------
@@ -547,13 +601,17 @@ class _Reader:
     def target(self, index: int, raw: dict) -> Target:
         where = self.place("target", index, raw)
         good = self.keys(where, raw, _TARGET_KEYS)
-        hours = self.amount(f"{where} hours", good.get("hours"), optional="hours" in raw)
+        hours = self.amount(
+            f"{where} hours", good.get("hours"), optional="hours" in raw
+        )
         years = good.get("years", 1)
         if years < 1:
             self.problem(where, f"years should be 1 or more, got {years}")
         who = good.get("who", "all")
         if who not in TARGET_WHO:
-            self.problem(where, f"who must be one of {', '.join(TARGET_WHO)}, got {who!r}")
+            self.problem(
+                where, f"who must be one of {', '.join(TARGET_WHO)}, got {who!r}"
+            )
         minimums = []
         for category, amount in good.get("minimums", {}).items():
             value = self.amount(f"{where} minimums.{category}", amount, optional=False)
@@ -583,8 +641,12 @@ class _Reader:
         year_start = good.get("year_start")
         period = Period(
             kind=kind,
-            start=self.month_day("[period] start", good.get("start", "09-01"), kind != "dates"),
-            deadline=self.month_day("[period] deadline", good.get("deadline", "12-28"), True),
+            start=self.month_day(
+                "[period] start", good.get("start", "09-01"), kind != "dates"
+            ),
+            deadline=self.month_day(
+                "[period] deadline", good.get("deadline", "12-28"), True
+            ),
             dates=dates,
             second=self.month_day("[period] second", good.get("second", "03-01"), True),
             year_start=self.month_day("[period] year_start", year_start, True)
@@ -592,7 +654,9 @@ class _Reader:
             else None,
         )
         if kind == "semester" and not (period.second < period.start):
-            self.problem("[period] second", "the spring term must start before the autumn one")
+            self.problem(
+                "[period] second", "the spring term must start before the autumn one"
+            )
         return period
 
     def dates(self, good: dict) -> tuple[date, date] | None:
@@ -626,7 +690,9 @@ class _Reader:
             self.problem(where, "an item needs an id and a name")
         basis = good.get("basis", "count")
         if basis not in BASES:
-            self.problem(where, f"basis must be one of {', '.join(BASES)}, got {basis!r}")
+            self.problem(
+                where, f"basis must be one of {', '.join(BASES)}, got {basis!r}"
+            )
         count, keep = self.limit(where, good.get("limit", {}))
         item = Item(
             id=good.get("id", ""),
@@ -635,14 +701,16 @@ class _Reader:
             names=self.names(where, good),
             measure=good.get("measure", "次"),
             basis=basis,
-            rates=self.rates(where, good),
+            rates=self.rates(where, good, raw),
             convert=self.convert(where, good.get("convert", {}), basis),
             cap=self.amount(f"{where} cap", good.get("cap")),
             limit_count=count,
             keep=keep,
             highest_per_topic=good.get("highest_per_topic", False),
             reviewer_range=self.reviewer_range(where, good.get("reviewer_range")),
-            defaults=tuple(self.facts(f"{where} defaults", good.get("defaults", {})).items()),
+            defaults=tuple(
+                self.facts(f"{where} defaults", good.get("defaults", {})).items()
+            ),
             evidence=good.get("evidence", ""),
             example=good.get("example", ""),
             factors=self.factors(where, good.get("factors", [])),
@@ -667,7 +735,9 @@ class _Reader:
                 facts = self.facts(f"{where} names {entry['name']}", implies)
                 names.append(Name(entry["name"], tuple(facts.items())))
             else:
-                self.problem(where, f"a name must be text or {{name = ...}}, got {entry!r}")
+                self.problem(
+                    where, f"a name must be text or {{name = ...}}, got {entry!r}"
+                )
         return tuple(n for n in names if n.text)
 
     def facts(self, where: str, raw: dict) -> dict:
@@ -695,7 +765,7 @@ class _Reader:
             when.append((key, values))
         return tuple(when)
 
-    def rates(self, where: str, good: dict) -> tuple[Rate, ...]:
+    def rates(self, where: str, good: dict, raw: dict) -> tuple[Rate, ...]:
         if "rate" in good and "rates" in good:
             self.problem(where, "give either rate or rates, not both")
         if "rate" in good:
@@ -705,15 +775,20 @@ class _Reader:
         for i, entry in enumerate(good.get("rates", [])):
             place = f"{where} rates[{i}]"
             if not isinstance(entry, dict) or "hours" not in entry:
-                self.problem(place, "each rate needs hours (and conditions such as level)")
+                self.problem(
+                    place, "each rate needs hours (and conditions such as level)"
+                )
                 continue
             hours = self.amount(f"{place} hours", entry["hours"], optional=False)
             when = self.conditions(place, entry, "hours")
             if hours is not None:
                 rates.append(Rate(hours, when))
-        unrated = ("reviewer_range", "quota")
-        if not rates and not any(key in good for key in unrated):
-            self.problem(where, "no rate: give rate = N or rates = [{ ..., hours = N }]")
+        # A rate of the wrong kind is reported already; say "no rate" only when none is given.
+        given = ("rate", "rates", "reviewer_range", "quota")
+        if not rates and not any(key in raw for key in given):
+            self.problem(
+                where, "no rate: give rate = N or rates = [{ ..., hours = N }]"
+            )
         return tuple(rates)
 
     def factors(self, where: str, raw: list) -> tuple[Factor, ...]:
@@ -729,16 +804,22 @@ class _Reader:
                 factors.append(Factor(times, when))
         return tuple(factors)
 
-    def convert(self, where: str, raw: dict, basis: str) -> tuple[tuple[str, Fraction], ...]:
+    def convert(
+        self, where: str, raw: dict, basis: str
+    ) -> tuple[tuple[str, Fraction], ...]:
         if basis == "duration" and not raw:
-            self.problem(where, "a duration item needs convert, e.g. {小时 = 1, 天 = 8}")
+            self.problem(
+                where, "a duration item needs convert, e.g. {小时 = 1, 天 = 8}"
+            )
         if basis == "once" and raw:
             self.problem(where, "convert does not apply to basis = 'once'")
         pairs = []
         for unit, factor in raw.items():
             if basis == "duration" and unit not in DURATION_UNITS:
                 units = ", ".join(DURATION_UNITS)
-                self.problem(where, f"convert unit {unit!r} is not a duration ({units})")
+                self.problem(
+                    where, f"convert unit {unit!r} is not a duration ({units})"
+                )
             amount = self.amount(f"{where} convert.{unit}", factor, optional=False)
             if amount is not None:
                 pairs.append((unit, amount))
@@ -765,7 +846,9 @@ class _Reader:
             self.problem(f"{where} quota", "units should be above 0")
         per = good.get("per", "period")
         if per not in QUOTA_SPANS:
-            self.problem(f"{where} quota", f"per must be one of {', '.join(QUOTA_SPANS)}")
+            self.problem(
+                f"{where} quota", f"per must be one of {', '.join(QUOTA_SPANS)}"
+            )
         return Quota(
             units=units or Fraction(1),
             hours=self.amount(f"{where} quota.hours", good.get("hours")) or Fraction(0),
@@ -777,7 +860,9 @@ class _Reader:
         if raw is None:
             return None
         good = self.keys(f"{where} later", raw, _LATER_KEYS)
-        after = self.amount(f"{where} later.after", good.get("after", 1), optional=False)
+        after = self.amount(
+            f"{where} later.after", good.get("after", 1), optional=False
+        )
         hours = self.amount(f"{where} later.hours", good.get("hours"), optional=False)
         if after is None or hours is None:
             return None
@@ -792,7 +877,9 @@ class _Reader:
         if raw is None:
             return None
         if unit != "学分":
-            self.problem(where, "credit_hours converts 学时 to 学分; this standard counts 学时")
+            self.problem(
+                where, "credit_hours converts 学时 to 学分; this standard counts 学时"
+            )
         amount = self.amount(f"{where} credit_hours", raw, optional=False)
         if amount == 0:
             self.problem(where, "credit_hours should be above 0")
@@ -819,10 +906,19 @@ class _ItemRules:
 
     def pooled_rules(self) -> None:
         item = self.item
-        shapes = [k for k, v in (("quota", item.quota), ("later", item.later),
-                                 ("batch", item.batch)) if v]  # fmt: skip
+        shapes = [
+            k
+            for k, v in (
+                ("quota", item.quota),
+                ("later", item.later),
+                ("batch", item.batch),
+            )
+            if v
+        ]
         if len(shapes) > 1:
-            self.problem(f"use one of quota, later and batch, not {' and '.join(shapes)}")
+            self.problem(
+                f"use one of quota, later and batch, not {' and '.join(shapes)}"
+            )
         conditional = len(item.rates) > 1 or any(r.when for r in item.rates)
         if item.pooled and (conditional or item.factors):
             self.problem(f"{shapes[0]} needs one plain rate (no conditions or factors)")
@@ -842,8 +938,10 @@ class _ItemRules:
             for key, value in facts:
                 if key in item.needs and value not in item.choices(key):
                     choices = "/".join(str(v) for v in item.choices(key))
-                    self.problem(f"{source} sets {key} {value}, but the rates only "
-                                 f"cover {choices}")  # fmt: skip
+                    self.problem(
+                        f"{source} sets {key} {value}, but the rates only "
+                        f"cover {choices}"
+                    )
 
 
 class _Consistency:
@@ -862,8 +960,12 @@ class _Consistency:
         self.references()
 
     def unique_ids(self) -> None:
-        for table, rows in (("item", self.items), ("category", self.categories),
-                            ("group", self.groups), ("target", self.targets)):  # fmt: skip
+        for table, rows in (
+            ("item", self.items),
+            ("category", self.categories),
+            ("group", self.groups),
+            ("target", self.targets),
+        ):
             ids = [row.id for row in rows if row.id]
             for dup in sorted({x for x in ids if ids.count(x) > 1}):
                 self.reader.problem(f"[[{table}]] {dup}", "this id is used twice")
@@ -885,18 +987,24 @@ class _Consistency:
         items = {i.id for i in self.items}
         for item in self.items:
             if item.category is not None and item.category not in categories:
-                self.reader.problem(f"[[item]] {item.id}",
-                                    f"category {item.category!r} is not a [[category]]")  # fmt: skip
+                self.reader.problem(
+                    f"[[item]] {item.id}",
+                    f"category {item.category!r} is not a [[category]]",
+                )
         for group in self.groups:
             for member in group.items:
                 if member not in items:
-                    self.reader.problem(f"[[group]] {group.id}",
-                                        f"items names {member!r}, which is not an item")  # fmt: skip
+                    self.reader.problem(
+                        f"[[group]] {group.id}",
+                        f"items names {member!r}, which is not an item",
+                    )
         for target in self.targets:
             for category, _ in target.minimums:
                 if category not in categories:
-                    self.reader.problem(f"[[target]] {target.id}",
-                                        f"minimums name {category!r}, not a [[category]]")  # fmt: skip
+                    self.reader.problem(
+                        f"[[target]] {target.id}",
+                        f"minimums name {category!r}, not a [[category]]",
+                    )
 
 
 _HEADER_RE = re.compile(r"^\s*\[\[\s*([A-Za-z_]+)\s*\]\]")

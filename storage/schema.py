@@ -141,7 +141,24 @@ def _v4_rescorings(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_rescorings)]
+def _v5_push(db: sqlite_utils.Database) -> None:
+    """What the outbox sender needs: routes tried, claims, and when people wrote."""
+    # `channel` holds the route of the current (or delivering) attempt.
+    for column, kind in [("recipient", str), ("claimed_at", str),
+                         ("route_attempts", int), ("failed_routes", str)]:  # fmt: skip
+        db["outbox"].add_column(column, kind)
+    db.execute("UPDATE outbox SET route_attempts = 0, failed_routes = ''")
+    # Rate limits count recent sends to one recipient over one route.
+    db["outbox"].create_index(["channel", "recipient", "claimed_at"])
+    # The Official Account's 48-hour window opens when a WeChat user writes.
+    db["contacts"].create(
+        {"channel": str, "external_id": str, "last_inbound_at": str},
+        pk=("channel", "external_id"),
+    )
+
+
+MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_rescorings),
+              (5, _v5_push)]  # fmt: skip
 
 
 def migrate(db: sqlite_utils.Database) -> int:
