@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from bot.config import Config, PushConfig
+from bot.media import MediaFetcher
 from bot.push import (
     FINAL,
     SENT,
@@ -78,6 +79,8 @@ class OutboxSender:
         # Limits checked before a call: a refusal fails the route, a wait defers.
         self._refusals = {"oa_custom": self._window_refusal}
         self._waits = {"wecom": self._wecom_wait}
+        # Evidence downloads share this client, so one place holds each token.
+        self.media: MediaFetcher | None = None
 
     def note_inbound(self, inbound: Inbound) -> None:
         """Record that someone wrote: this opens (or closes) the 48-hour window."""
@@ -125,6 +128,8 @@ class OutboxSender:
         while not self._stopping:
             try:
                 looked_at = await self.run_once()
+                if self.media is not None:
+                    await self.media.run_once()
                 delay = 0.0 if looked_at == BATCH else self._until_next_due()
             except Exception:
                 # The top of the sender: anything unforeseen waits for the next poll.
@@ -283,6 +288,9 @@ async def running_sender(
         async with aiohttp.ClientSession() as session:
             client = PushClient(config, session, clock=clock)
             sender = OutboxSender(store, client, config.push, clock=clock)
+            sender.media = MediaFetcher(
+                store, client, config.storage.database.parent / "evidence"
+            )
             sender.start()
             try:
                 yield sender

@@ -213,6 +213,14 @@ class AccessToken:
         logger.info("fetched an access token from %s", self._url)
 
 
+@dataclass(frozen=True)
+class Media:
+    """A downloaded photo or file."""
+
+    content: bytes
+    content_type: str
+
+
 class PushClient:
     """Sends one text over one route; tokens are cached per platform."""
 
@@ -274,6 +282,45 @@ class PushClient:
         except TokenUnavailable as exc:
             return Outcome(TRANSIENT, f"no access token ({exc})")
         return outcome
+
+    async def fetch_media(self, platform: str, media_id: str) -> Media | Outcome:
+        """Download a photo or file a person sent ("oa" or "wecom"), or why not."""
+        tokens = self._tokens.get(platform)
+        if tokens is None:
+            return Outcome(FINAL, f"no push route configured for {platform}")
+        try:
+            token = await tokens.get()
+            result = await self._get_media(platform, token, media_id)
+            if isinstance(result, Outcome) and result.code in TOKEN_REFUSED:
+                token = await tokens.refresh(token)
+                result = await self._get_media(platform, token, media_id)
+        except TokenUnavailable as exc:
+            return Outcome(TRANSIENT, f"no access token ({exc})")
+        return result
+
+    async def _get_media(
+        self, platform: str, token: str, media_id: str
+    ) -> Media | Outcome:
+        url = _join(self._bases[platform], "cgi-bin/media/get")
+        try:
+            async with self._session.get(
+                url,
+                params={"access_token": token, "media_id": media_id},
+                timeout=self._timeout,
+            ) as response:
+                if response.status != 200:
+                    return _http_outcome(response.status)
+                body = await response.read()
+                kind = response.content_type
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            return Outcome(TRANSIENT, type(exc).__name__)
+        if kind in ("application/json", "text/plain"):
+            # WeChat answers errors (40007 invalid media_id …) as JSON.
+            try:
+                return classify(ROUTES["oa_custom"], json.loads(body))
+            except ValueError:
+                return Outcome(TRANSIENT, "unreadable media answer")
+        return Media(body, kind)
 
     async def _post(self, route: Route, token: str, data: bytes) -> Outcome:
         url = _join(self._bases[route.platform], route.path)

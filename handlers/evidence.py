@@ -28,7 +28,11 @@ def received(ctx: Context) -> str:
     target = _target(ctx)
     claim_id = target.id if target else None
     ctx.store.add_evidence(
-        ctx.person.id, claim_id, ctx.inbound.media_id, ctx.inbound.kind
+        ctx.person.id,
+        claim_id,
+        ctx.inbound.media_id,
+        ctx.inbound.kind,
+        ctx.inbound.channel,
     )
     if target is None:
         return ctx.render(

@@ -670,7 +670,9 @@ def _settle(line: Line, item: Item, share: Fraction, units: Fraction) -> None:
     if share < line.counted:
         _cut(line, kind, item.name, rule, share, item.measure, units)
         return
+    # Say why a line counts nothing yet: its quota is unmet or its batch incomplete.
     unmet = item.quota is not None and units < item.quota.units
+    unmet = unmet or (item.batch is not None and units % item.batch != 0)
     if share > line.counted or unmet:
         line.notes.append(
             Cut(kind, item.name, rule, line.counted, share, item.measure, units)

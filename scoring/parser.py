@@ -436,16 +436,31 @@ _DIGIT_RE = re.compile(r"\d+|[零〇一二两三四五六七八九十]+")
 
 
 class _Calendar:
-    """Dates as teachers write them, read against today and the standard's period."""
+    """Dates as teachers write them, read against today and the standard's period.
+
+    A parser keeps one calendar while the day lasts; it remembers the date words
+    it has read (teachers repeat 昨天, 上周三, 10月18日).
+    """
+
+    _MEMORY = 2048
 
     def __init__(self, standard: Standard, today: date):
         self.standard = standard
         self.today = today
         self._span = None
+        self._read: dict[tuple[str, str], date | None] = {}
 
     def day(self, kind: str, word: str) -> date | None:
         """The day a date word names; a month or year wholly outside the period
         gives its last day (so the claim is refused), one inside gives None."""
+        key = (kind, word)
+        if key not in self._read:
+            if len(self._read) >= self._MEMORY:
+                self._read.clear()
+            self._read[key] = self._day(kind, word)
+        return self._read[key]
+
+    def _day(self, kind: str, word: str) -> date | None:
         today = self.today
         if kind == "relday":
             return today + timedelta(days=_RELATIVE_DAYS[word])
@@ -574,7 +589,9 @@ class Parser:
             for item in standard.items
         }
         self._slips = _slip_index(self._names)
+        self._slip_starts = re.compile(f"[{re.escape(''.join(self._slips))}]")
         self._verb_re, self._verb_names = self._lesson_verbs()
+        self._calendar = _Calendar(standard, date.min)
 
     def parse(self, text: str, today: date) -> Parse:
         norm = _LIST_MARK_RE.sub(" ", normalize(text))
@@ -582,7 +599,9 @@ class Parser:
         if "每" in norm:
             norm = _multiply_products(norm)
         norm = self._verb_re.sub(self._verb_object, norm)
-        reader = _Reader(self, _Calendar(self.standard, today))
+        if self._calendar.today != today:
+            self._calendar = _Calendar(self.standard, today)
+        reader = _Reader(self, self._calendar)
         for clause in _SEPARATORS_RE.split(norm):
             if clause.strip():
                 self._read_clause(reader, clause)
@@ -592,7 +611,8 @@ class Parser:
 
     def _read_clause(self, reader: _Reader, clause: str) -> None:
         reader.start_clause(_NOT_DONE_RE.search(clause) is not None)
-        names = self._find_names(clause) or self._slip(clause)
+        names = self._find_names(clause)
+        names = self._with_slips(clause, names) if names else self._slip(clause)
         if not names:
             generic = self._generic_re.search(clause)
             if generic is None:
@@ -672,16 +692,37 @@ class Parser:
                 groups.append([name])
         return groups
 
-    def _slip(self, clause: str) -> list[_Name]:
-        """A name read with one character changed, if only one item fits."""
+    def _with_slips(self, clause: str, names: list[_Name]) -> list[_Name]:
+        """The names found, and slips in the words between them (公开课 听客3节)."""
+        bounds = [0, *(x for n in names for x in (n.start, n.end)), len(clause)]
+        slips = [
+            slip
+            for start, end in zip(bounds[::2], bounds[1::2], strict=True)
+            if end - start > 1
+            for slip in self._slip(clause, start, end)
+        ]
+        return sorted(names + slips) if slips else names
+
+    def _slip(
+        self, clause: str, first: int = 0, last: int | None = None
+    ) -> list[_Name]:
+        """A name read with one character changed, if only one item fits; only
+        within clause[first:last]."""
+        last = len(clause) if last is None else last
         found: dict[str, _Name] = {}
-        for index, char in enumerate(clause):
-            for fragment, name, offset in self._slips.get(char, ()):
+        for char in self._slip_starts.finditer(clause, first, last):
+            index = char.start()
+            for fragment, name, offset in self._slips[char.group()]:
                 start = index - offset
-                if start < 0 or not clause.startswith(fragment, index):
+                end = start + len(name)
+                if (
+                    start < first
+                    or end > last
+                    or not clause.startswith(fragment, index)
+                ):
                     continue
-                window = clause[start : start + len(name)]
-                if len(window) == len(name) and _is_slip(clause, start, window, name):
+                window = clause[start:end]
+                if _is_slip(clause, start, window, name):
                     item = self._names[name][0]
                     found.setdefault(
                         item, _Name(start, start + len(name), name, item, name)

@@ -103,20 +103,42 @@ class ReviewQueries:
     # --- evidence ---------------------------------------------------------------
 
     def add_evidence(self, person_id: int, claim_id: int | None, media_id: str,
-                     kind: str) -> int:  # fmt: skip
-        return (
-            self.db["evidence"]
-            .insert(
-                {
-                    "person_id": person_id,
-                    "claim_id": claim_id,
-                    "media_id": media_id,
-                    "kind": kind,
-                    "state": "pending",
-                    "created_at": self.stamp(),
-                }  # fmt: skip
+                     kind: str, channel: str) -> int:  # fmt: skip
+        """Record a photo or file; the server fetches it from `channel` afterwards."""
+        row = {"person_id": person_id, "claim_id": claim_id, "media_id": media_id,
+               "kind": kind, "channel": channel, "state": "pending", "attempts": 0,
+               "created_at": self.stamp()}  # fmt: skip
+        return self.db["evidence"].insert(row).last_pk
+
+    def evidence_to_fetch(self, limit: int, max_attempts: int) -> list[dict]:
+        return list(
+            self.db.query(
+                "SELECT id, media_id, channel FROM evidence WHERE state = 'pending' "
+                "AND media_id != '' AND attempts < ? ORDER BY id LIMIT ?",
+                [max_attempts, limit],
             )
-            .last_pk
+        )
+
+    def evidence_fetched(
+        self, evidence_id: int, path: str, sha256: str, size: int
+    ) -> None:
+        self.db["evidence"].update(
+            evidence_id,
+            {
+                "state": "fetched",
+                "path": path,
+                "sha256": sha256,
+                "size": size,
+                "fetched_at": self.stamp(),
+            },  # fmt: skip
+        )
+
+    def evidence_failed(self, evidence_id: int, error: str, *, final: bool) -> None:
+        """A failed fetch: final ones stop; others count an attempt and wait."""
+        self.db.execute(
+            "UPDATE evidence SET attempts = attempts + 1, error = ?, "
+            "state = CASE WHEN ? THEN 'failed' ELSE state END WHERE id = ?",
+            [error, final, evidence_id],
         )
 
     def evidence_count(self, claim_id: int) -> int:

@@ -157,8 +157,15 @@ def _v5_push(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v6_evidence_fetch(db: sqlite_utils.Database) -> None:
+    # Which platform holds the media (oa or wecom), and how often fetching failed.
+    db["evidence"].add_column("channel", str)
+    db["evidence"].add_column("attempts", int, not_null_default=0)
+    db["evidence"].create_index(["state"])
+
+
 MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_rescorings),
-              (5, _v5_push)]  # fmt: skip
+              (5, _v5_push), (6, _v6_evidence_fetch)]  # fmt: skip
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -32,6 +32,7 @@ SEND_PATHS = {
     "wecom": ("wecom", "cgi-bin/message/send"),
 }
 TOKEN_PATHS = {"oa": "cgi-bin/token", "wecom": "cgi-bin/gettoken"}
+MEDIA_PATH = "cgi-bin/media/get"
 # What a send answers when nothing is scripted.
 OK = {"errcode": 0, "errmsg": "ok"}
 # A scripted answer that closes the connection without a response.
@@ -89,6 +90,8 @@ class FakeWeChat:
         self._hold_after = 0
         self._arrived = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        # media_id → (bytes, content type) that media/get serves; others are 40007.
+        self.media: dict[str, tuple[bytes, str]] = {}
 
     async def __aenter__(self) -> FakeWeChat:
         app = web.Application()
@@ -96,6 +99,7 @@ class FakeWeChat:
             app.router.add_get("/" + path, self._token_handler(platform))
         for route, (_, path) in SEND_PATHS.items():
             app.router.add_post("/" + path, self._send_handler(route))
+        app.router.add_get("/" + MEDIA_PATH, self._media)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -171,6 +175,17 @@ class FakeWeChat:
             )
 
     # --- handlers -----------------------------------------------------------
+
+    async def _media(self, request: web.Request) -> web.Response:
+        await self._record(request)
+        found = self.media.get(request.query.get("media_id", ""))
+        if found is None:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        content, kind = found
+        return web.Response(body=content, content_type=kind)
+
+    def media_fetches(self) -> list[Call]:
+        return [call for call in self.calls if call.path == MEDIA_PATH]
 
     def _token_handler(self, platform: str):
         async def handler(request: web.Request) -> web.Response:

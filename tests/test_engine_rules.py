@@ -231,7 +231,8 @@ WORDING = [
     ("event", [Facts("course", F(4), "天", level="省级")], "「集中培训」每次最多计6学分"),
     ("item-year", [Facts("course", F(3), "天", level="省级")] * 2, "「集中培训」每年最多计8学分"),
     ("quota", [Facts("observe", F(6))] * 2, "「听课」本周期内累计满10节计2学分"),
-    ("later", [Facts("lesson", F(2))], "前1课时每课时计2学分，再多的每课时计1学分"),
+    ("later", [Facts("lesson", F(1)), Facts("lesson", F(2))],
+     "前1课时每课时计2学分，再多的每课时计1学分"),
     ("batch", [Facts("guide", F(1))], "「导学案」每2份计1学分，不足2份的先不计；目前累计1份"),
     ("limit", [Facts("essay", F(2))], "「叙事」本周期内限1篇，多出的不计"),
     ("group-limit", [Facts("paper", grade="一等奖")] * 3, "「研修成果」几项合计本周期内限2篇"),
@@ -242,13 +243,15 @@ WORDING = [
      "「研修成果」几项合计最多计8学分"),
     ("category", [Facts("lesson", F(13))], "「乙」类最多计12学分"),
     ("reviewer", [Facts("bonus")], "学校赋分最多4学分"),
-    ("credit", [Facts("course", F(2), "天", level="省级")], "16学时按8学时折1学分，计2学分"),
+    ("credit", [Facts("course", F(2), "天", level="县级")], "16学时按8学时折1学分，计2学分"),
     ("factor", [Facts("course", F(1), "天", level="县级", result="不合格")],
-     "「集中培训」按1/5计，1→0.2"),
+     "「集中培训」按1/5计，8→1.6"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("kind", "claims", "says"), WORDING, ids=[w[0] for w in WORDING])
+@pytest.mark.parametrize(
+    ("kind", "claims", "says"), WORDING, ids=[w[0] for w in WORDING]
+)
 def test_each_record_has_its_words(kind, claims, says):
     from handlers.replies import Replies
 
@@ -263,12 +266,9 @@ def test_year_and_overall_caps_have_their_words():
     from handlers.replies import Replies
 
     macros = Replies().env.get_template("_macros.j2").module
-    year = next(c for c in [] or test_wording_cases() if c.kind == "year")
-    assert "每年最多认定20学分" in str(macros.cut(year, STANDARD))
-
-
-def test_wording_cases():
     claims = [Facts("course", F(6), "天", level="省级", day=date(2026, 10, 1)),
               Facts("lesson", F(11), day=date(2026, 11, 1)),
               Facts("notes", F(5000), "字", day=date(2026, 12, 1))]  # fmt: skip
-    return [c for ln in ledger(*claims).lines.values() for c in ln.cuts]
+    cuts = [c for ln in ledger(*claims).lines.values() for c in ln.cuts]
+    year = next(c for c in cuts if c.kind == "year")
+    assert str(macros.cut(year, STANDARD)) == "每年最多认定20学分"
