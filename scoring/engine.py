@@ -366,6 +366,9 @@ def _new_line(plan: _Plan, claim: EngineClaim) -> Line:
     if item.reviewer_range is not None and claim.reviewer_hours is not None:
         high = item.reviewer_range[1]
         _cut(line, "reviewer", item.name, high, min(line.counted, high))
+    elif claim.reviewer_hours is not None:
+        # A reviewer lowered a claim the evidence does not fully support.
+        _cut(line, "reviewer", item.name, None, min(line.counted, claim.reviewer_hours))
     return line
 
 

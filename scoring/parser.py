@@ -116,6 +116,8 @@ _UNIT_ALT = "|".join(sorted(_UNIT_KINDS, key=len, reverse=True))
 _LEVEL_ALT = "|".join(sorted(_LEVEL_WORDS, key=len, reverse=True))
 _ROLE_ALT = "|".join(sorted(_ROLE_WORDS, key=len, reverse=True))
 _PLACE = rf"(?:{_LEVEL_ALT}|[国省市县区镇](?:{_OFFICES})?)"
+# 县里组织的, 由县教研室组织: the place organised it, not the teacher.
+_ORGANISED = r"(?:统一)?(?:组织|举办|主办|承办|牵头)"
 _CJK_WORD = r"(?:(?![一二三四五六七八九十两特优获奖发上])[\u4e00-\u9fff])"
 
 _NUMERALS = "零〇一二两俩三四五六七八九十百千"
@@ -142,12 +144,13 @@ _SCAN_TABLE = (
      r"(?<!每)(?:上上|上|这|本|下)?(?:周|星期|礼拜)[一二三四五六日天]"),
     ("ahead", "下明", r"下周|下星期|下礼拜|下个月|下月|明年|下学期|下次"),
     ("lastmonth", "上", r"上个月|上月"),
+    ("lastweek", "上", r"上周|上星期|上礼拜"),
     ("year", "去前", r"去年|前年"),
     ("unpublished", "未没", r"未发表|没发表|没有发表|未刊发|没有刊发|未见刊|没见刊"),
     ("published", "发刊登见", r"发表|刊发|刊登|见刊|登载"),
     ("above", "国省市县区镇校", r"(?:国家|[国省市县区镇校])级?(?:及|或)?以上"),
-    ("organiser", _LEVEL_STARTS + "国省市县区镇",
-     rf"{_PLACE}(?:统一)?(?:组织|举办|主办|承办|牵头)"),
+    ("organiser", _LEVEL_STARTS + "国省市县区镇由",
+     rf"由\s*{_PLACE}{_ORGANISED}|{_PLACE}{_ORGANISED}(?=的)"),
     ("office", "国省市县区镇", rf"[国省市县区镇](?:{_OFFICES})"),
     ("level", _LEVEL_STARTS, _LEVEL_ALT),
     ("levelmark", "国省市县区镇校", r"[国省市县区镇校]级?(?=里|[特一二三]等|优秀|发表|获)"),
@@ -337,7 +340,7 @@ def _level_of_place(word: str) -> str:
 
 _QUANTITY_KINDS = frozenset(("amount", "total", "halfdays", "times", "bare"))
 _DATE_KINDS = frozenset(("ymd", "md", "slash", "month", "relday", "week", "ahead",
-                         "lastmonth", "year"))  # fmt: skip
+                         "lastweek", "lastmonth", "year"))  # fmt: skip
 _FACT_READERS = {
     "topic": lambda w: ("topic", w[1:-1].strip()),
     "unpublished": lambda w: ("published", False),
@@ -468,6 +471,9 @@ class _Calendar:
             return today + timedelta(days=1)  # some time ahead: not done yet
         if kind == "week":
             return self._weekday(word)
+        if kind == "lastweek":
+            monday = today - timedelta(days=today.weekday() + 7)
+            return self._outside(monday, monday + timedelta(days=6))
         numbers = [parse_number(n) for n in _DIGIT_RE.findall(word)]
         year = self._year(word)
         if kind == "ymd":

@@ -192,3 +192,14 @@ def test_the_audit_log_cannot_be_rewritten(town):
     with pytest.raises(sqlite3.IntegrityError):
         conv.store.db.execute("UPDATE decisions SET reason = 'x'")
     assert len(conv.store.decisions()) == 1
+
+
+def test_a_reviewer_lowers_a_claim_within_its_rule(town):
+    conv, _ = town
+    bind_all(conv)
+    say(conv, "t1", "听课 12节")
+    assert "只能定为 0-2.4" in say(conv, "r1", "改 1 3学时")
+    assert "已改为 2学时" in say(conv, "r1", "改 1 2学时 两节没有记录")
+    assert "两节没有记录" in pushes(conv, "张三")[-1]
+    assert conv.summary("oa", "t1").claimed.total == 2
+    assert "审核老师核定为2学时" in say(conv, "t1", "明细")
