@@ -11,6 +11,7 @@ import os
 import secrets
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import date, time, timedelta
 from pathlib import Path
 
 MODES = ("plain", "compatible", "safe")
@@ -114,6 +115,33 @@ class ScoringConfig:
 
 
 @dataclass(frozen=True)
+class SchoolReminders:
+    """One school's own dates, under [reminders.schools."学校名"]; unset: the general."""
+
+    deadline: str = ""
+    reviewers_deadline: str = ""
+    days_before: tuple[int, ...] | None = None
+    reviewer_days: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    """When deadline reminders go out; days and times are China time."""
+
+    enabled: bool = True
+    deadline: str = "12-28"  # month-day the claims are due
+    days_before: tuple[int, ...] = (30, 14, 7, 3, 1)
+    # Reviewers finish before the teachers' deadline; "" means REVIEWERS_LEAD before.
+    reviewers_deadline: str = ""
+    reviewer_days: tuple[int, ...] = (14, 7, 3, 1)
+    send_at: str = "09:00"
+    quiet_hours: str = "21:30-07:30"  # "" for none
+    # How often the server queues batched review prompts; 0: never on its own.
+    prompt_minutes: int = 10
+    schools: dict[str, SchoolReminders] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -121,6 +149,7 @@ class Config:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     wecom: WecomConfig = field(default_factory=WecomConfig)
     push: PushConfig = field(default_factory=PushConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
     # True when the token was made up for local development.
     dev_token: bool = False
 
@@ -132,7 +161,11 @@ _SECTIONS = {
     "scoring": ScoringConfig,
     "wecom": WecomConfig,
     "push": PushConfig,
+    "reminders": RemindersConfig,
 }
+# The reviewers' deadline when none is set: both review levels need this long.
+REVIEWERS_LEAD = timedelta(days=7)
+_MONTH_DAY_YEAR = 2001  # a year without 29 February, to check month-days in
 
 
 def load_config(path: Path | str | None = None, env: dict | None = None) -> Config:
@@ -145,7 +178,10 @@ def load_config(path: Path | str | None = None, env: dict | None = None) -> Conf
         if env.get(var):
             raw.setdefault(section, {})[key] = env[var]
 
-    config = Config(**{name: _section(name, raw) for name in _SECTIONS})
+    readers = {"reminders": _reminders_section}
+    config = Config(
+        **{name: readers.get(name, _section)(name, raw) for name in _SECTIONS}
+    )
     _check_unknown_sections(raw)
     _validate(config)
     if not config.wechat.token:
@@ -174,10 +210,33 @@ def _check_unknown_sections(raw: dict) -> None:
 
 
 def _section(name: str, raw: dict):
-    cls = _SECTIONS[name]
     values = raw.get(name, {})
     if not isinstance(values, dict):
         raise ConfigError(f"[{name}]: expected a table of settings")
+    return _settings(name, _SECTIONS[name], values)
+
+
+def _reminders_section(name: str, raw: dict) -> RemindersConfig:
+    """[reminders] with its table of per-school overrides."""
+    values = raw.get(name, {})
+    if not isinstance(values, dict):
+        raise ConfigError(f"[{name}]: expected a table of settings")
+    values = dict(values)
+    schools = values.pop("schools", {})
+    if not isinstance(schools, dict):
+        raise ConfigError(
+            f'{name}.schools: expected tables such as [{name}.schools."某小学"]'
+        )
+    overrides = {}
+    for school, table in schools.items():
+        where = f"{name}.schools.{school}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table of settings")
+        overrides[school] = _settings(where, SchoolReminders, table)
+    return replace(_settings(name, RemindersConfig, values), schools=overrides)
+
+
+def _settings(name: str, cls, values: dict):
     defaults = cls()
     kwargs = {}
     for key, value in values.items():
@@ -198,6 +257,14 @@ def _coerce(where: str, default, value, cls, key):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where}: expected a whole number, got {value!r}")
         return value
+    if "tuple[int" in str(annotation):
+        if not isinstance(value, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            raise ConfigError(
+                f"{where}: expected a list of whole numbers, got {value!r}"
+            )
+        return tuple(value)
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(f"{where}: expected a list of names, got {value!r}")
@@ -247,6 +314,7 @@ def _validate(config: Config) -> None:
             raise ConfigError(f"wechat.token: required in {wechat.mode} mode")
     _validate_wecom(config)
     _validate_push(config.push)
+    _validate_reminders(config.reminders)
 
 
 def _validate_wecom(config: Config) -> None:
@@ -289,6 +357,84 @@ def _validate_push(push: PushConfig) -> None:
         value = getattr(push, key)
         if isinstance(value, int) and value <= 0:
             raise ConfigError(f"push.{key}: expected a number above 0, got {value}")
+
+
+def _validate_reminders(reminders: RemindersConfig) -> None:
+    _check_dates("reminders", reminders)
+    _check("reminders.send_at", parse_clock, reminders.send_at, '"09:00"')
+    quiet = _check(
+        "reminders.quiet_hours", parse_span, reminders.quiet_hours, '"21:30-07:30"'
+    )
+    if quiet and in_span(parse_clock(reminders.send_at), quiet):
+        raise ConfigError(
+            f"reminders.send_at: {reminders.send_at} falls in quiet_hours "
+            f"{reminders.quiet_hours}; expected a time outside them"
+        )
+    if reminders.prompt_minutes < 0:
+        raise ConfigError(
+            "reminders.prompt_minutes: expected 0 (off) or more, "
+            f"got {reminders.prompt_minutes}"
+        )
+    for school, override in reminders.schools.items():
+        _check_dates(f"reminders.schools.{school}", override)
+
+
+def _check_dates(where: str, settings) -> None:
+    for key in ("deadline", "reviewers_deadline"):
+        if getattr(settings, key):
+            _check(f"{where}.{key}", parse_month_day, getattr(settings, key), '"12-28"')
+    for key in ("days_before", "reviewer_days"):
+        days = getattr(settings, key)
+        if days is not None and not all(1 <= d <= 300 for d in days):
+            raise ConfigError(
+                f"{where}.{key}: expected days from 1 to 300 before the deadline, "
+                f"got {list(days)}"
+            )
+
+
+def _check(where: str, parse, value: str, example: str):
+    try:
+        return parse(value)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: expected a value such as {example}, got {value!r}"
+        ) from None
+
+
+def parse_month_day(text: str) -> tuple[int, int]:
+    """A month-day such as 12-28 as (12, 28); ValueError unless every year has it."""
+    month, _, day = text.partition("-")
+    if not (month.isdigit() and day.isdigit() and len(month) <= 2 and len(day) <= 2):
+        raise ValueError(text)
+    date(_MONTH_DAY_YEAR, int(month), int(day))
+    return int(month), int(day)
+
+
+def parse_clock(text: str) -> time:
+    """A time of day written HH:MM; ValueError otherwise."""
+    hours, colon, minutes = text.partition(":")
+    if not (colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(text)
+    return time(int(hours), int(minutes))
+
+
+def parse_span(text: str) -> tuple[time, time] | None:
+    """Quiet hours such as 21:30-07:30 (they may run past midnight); None for none."""
+    if not text.strip():
+        return None
+    start, dash, end = text.replace(" ", "").partition("-")
+    span = parse_clock(start), parse_clock(end)
+    if not dash or span[0] == span[1]:
+        raise ValueError(text)
+    return span
+
+
+def in_span(moment: time, span: tuple[time, time]) -> bool:
+    """Whether a time of day falls in [start, end), which may run past midnight."""
+    start, end = span
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
 
 
 def _is_aes_key(value: str) -> bool:

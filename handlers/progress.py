@@ -46,21 +46,23 @@ class Progress:
 
     def rooms(self, limit: int = SUGGESTIONS) -> list[Room]:
         """Items where hours can still be earned, the roomiest first."""
-        rooms = []
+        ledger, best = self.claimed, _best_rates(self.standard)
+        ranked = []
         for item in self.standard.items:
-            if item.reviewer_range is not None:
-                continue
-            room = self.claimed.room(item)
+            if item.reviewer_range is None:
+                estimate = ledger.room_estimate(item)
+                if estimate is None or estimate > 0:
+                    ranked.append((estimate, item))
+        # Floats rank the items; the few shown are then worked out exactly.
+        ranked.sort(key=lambda r: (r[0] is None, -(r[0] or 0), -best[r[1].id]))
+        rooms = []
+        for _, item in ranked:
+            room = ledger.room(item)
             if room is None or room > 0:
                 rooms.append(Room(item, room))
-        best_rate = {
-            i.id: max((r.hours for r in i.rates), default=0)
-            for i in self.standard.items
-        }
-        rooms.sort(
-            key=lambda r: (r.hours is None, -(r.hours or 0), -best_rate[r.item.id])
-        )
-        return rooms[:limit]
+                if len(rooms) == limit:
+                    break
+        return rooms
 
     def category_rows(self) -> list[tuple[str, Fraction, Fraction | None]]:
         """(name, counted, cap) per category; per claimed item when there are none."""
@@ -69,6 +71,21 @@ class Progress:
                     for c in self.standard.categories]  # fmt: skip
         return [(self.standard.item(i).name, total, self.standard.item(i).cap)
                 for i, total in self.claimed.item_totals.items()]  # fmt: skip
+
+
+_BEST_RATES: dict[int, tuple[Standard, dict[str, float]]] = {}
+
+
+def _best_rates(standard: Standard) -> dict[str, float]:
+    """Each item's highest rate, once per standard: the tie-break among rooms."""
+    key = id(standard)
+    if key not in _BEST_RATES:
+        best = {
+            i.id: float(max((r.hours for r in i.rates), default=0))
+            for i in standard.items
+        }
+        _BEST_RATES[key] = (standard, best)
+    return _BEST_RATES[key][1]
 
 
 def engine_claims(claims: list[ClaimRecord]) -> list[EngineClaim]:

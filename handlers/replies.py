@@ -22,6 +22,7 @@ class Replies:
             trim_blocks=True,
             lstrip_blocks=True,
             undefined=jinja2.StrictUndefined,
+            auto_reload=False,  # templates ship with the code; no stat() per reply
         )
         self.env.filters["h"] = display
 

@@ -196,6 +196,25 @@ class Ledger:
         limits = [bound - used for bound, used in self._bounds(item)]
         return max(ZERO, min(limits)) if limits else None
 
+    def room_estimate(self, item: Item) -> float | None:
+        """room(item) in floats: cheap enough to rank every item, never shown."""
+        if self._limit_reached(item):
+            return 0.0
+        used = self._float_totals
+        limits = [
+            cap - used[kind].get(key, 0.0)
+            for kind, key, cap in _float_caps(self.standard, item)
+        ]
+        return max(0.0, min(limits)) if limits else None
+
+    @cached_property
+    def _float_totals(self) -> dict:
+        def floats(totals: dict) -> dict:
+            return {k: float(v) for k, v in totals.items()}
+
+        return {"item": floats(self.item_totals), "group": floats(self.group_totals),
+                "category": floats(self.category_totals), "total": {"": float(self.total)}}  # fmt: skip
+
     def _limit_reached(self, item: Item) -> bool:
         scopes = [(item.limit_count, (item.id,))]
         scopes += [(g.limit_count, g.items) for g in self.standard.groups_of(item.id)]
@@ -205,14 +224,17 @@ class Ledger:
         )
 
     def _units_used(self, item_ids: tuple[str, ...]) -> Fraction:
-        return sum(
-            (
-                ln.units
-                for ln in self.lines.values()
-                if ln.facts.item in item_ids and ln.counted > 0
-            ),
-            ZERO,
-        )
+        used = self._units_by_item
+        return sum((used.get(i, ZERO) for i in item_ids), ZERO)
+
+    @cached_property
+    def _units_by_item(self) -> dict[str, Fraction]:
+        # Counted once per ledger: a reply asks every item for its room.
+        used: dict[str, Fraction] = defaultdict(lambda: ZERO)
+        for ln in self.lines.values():
+            if ln.counted > 0:
+                used[ln.facts.item] += ln.units
+        return used
 
     def _bounds(self, item: Item):
         """(bound, used) for every cap the item's hours pass through."""
@@ -230,6 +252,37 @@ class Ledger:
             )
         if std.overall_cap is not None:
             yield std.overall_cap, self.total
+
+
+_FLOAT_CAPS: dict[int, tuple[Standard, dict]] = {}
+
+
+def _float_caps(standard: Standard, item: Item) -> list[tuple[str, str, float]]:
+    """(total kind, key, cap) for every cap an item passes through, once per standard."""
+    key = id(standard)
+    if key not in _FLOAT_CAPS:
+        _FLOAT_CAPS[key] = (
+            standard,
+            {i.id: _caps_of(standard, i) for i in standard.items},
+        )
+    return _FLOAT_CAPS[key][1][item.id]
+
+
+def _caps_of(std: Standard, item: Item) -> list[tuple[str, str, float]]:
+    caps = []
+    most = item_most(item)
+    if most is not None:
+        caps.append(("item", item.id, float(most)))
+    caps += [
+        ("group", g.id, float(g.cap))
+        for g in std.groups_of(item.id)
+        if g.cap is not None
+    ]
+    if item.category and std.category(item.category).cap is not None:
+        caps.append(("category", item.category, float(std.category(item.category).cap)))
+    if std.overall_cap is not None:
+        caps.append(("total", "", float(std.overall_cap)))
+    return caps
 
 
 # --- one claim ----------------------------------------------------------------
@@ -830,6 +883,17 @@ def reachable(standard: Standard) -> Fraction | None:
 
     None when some item has no cap, so claims alone are unbounded.
     """
+    key = id(standard)
+    if key not in _REACHABLE:
+        _REACHABLE[key] = (standard, _reachable(standard))
+    return _REACHABLE[key][1]
+
+
+# Standards are loaded once and never change; the entry keeps its standard alive.
+_REACHABLE: dict[int, tuple[Standard, Fraction | None]] = {}
+
+
+def _reachable(standard: Standard) -> Fraction | None:
     per_category: dict = defaultdict(lambda: ZERO)
     for item in standard.items:
         if item.reviewer_range is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from fractions import Fraction
 
@@ -35,7 +35,8 @@ class Facts:
         return replace(self, **changes)
 
     def to_json(self) -> dict:
-        data = {k: v for k, v in asdict(self).items() if v is not None}
+        # Not dataclasses.asdict: it deep-copies every value, on every stored claim.
+        data = {f: getattr(self, f) for f in _FIELDS if getattr(self, f) is not None}
         data["quantity"] = str(self.quantity)
         if self.day:
             data["day"] = self.day.isoformat()
@@ -43,9 +44,11 @@ class Facts:
 
     @classmethod
     def from_json(cls, data: dict) -> Facts:
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _FIELDS}
         values["quantity"] = Fraction(values.get("quantity", "1"))
         if values.get("day"):
             values["day"] = date.fromisoformat(values["day"])
         return cls(**values)
+
+
+_FIELDS = tuple(f.name for f in fields(Facts))

@@ -55,7 +55,7 @@ _LEVEL_CHARS = {"国": "国家级", "省": "省级", "市": "市级", "县": "�
 # Offices that stand for their level: 县教研室组织的 is a county event.
 _OFFICES = "教育厅|教育局|教体局|教研室|教科所|教研所|教师进修学校|进修学校"
 _ROLE_WORDS = {
-    "主讲人": "主讲", "主讲": "主讲", "授课": "主讲", "讲课": "主讲",
+    "主讲人": "主讲", "主讲": "主讲", "授课": "主讲", "讲课": "主讲", "讲了": "主讲",
     "参加": "参加", "参与": "参加", "参培": "参加", "参训": "参加", "听讲": "参加",
     "组织者": "组织", "组织": "组织", "策划": "组织",
     "主持人": "主持", "主持": "主持", "负责人": "主持",
@@ -79,6 +79,9 @@ _HALF_AFTER = ("天", "小时", "钟头")  # 一天半, 两小时半
 # that activity goes by in a standard (the first the standard knows is used).
 _WATCHING = ("听课", "观课", "听评课")
 _CRITIQUING = ("评课", "议课", "点评")
+# What a watched lesson may be besides its name: 听了两节数学课, 王老师的课.
+_SUBJECTS = ("语文|数学|英语|科学|物理|化学|生物|历史|地理|政治|道法|道德与法治|品德"
+             "|音乐|美术|体育|信息|信息技术|综合实践|劳动|心理|书法|思政")  # fmt: skip
 _LESSON_VERBS = {
     "旁听": _WATCHING, "聆听": _WATCHING, "观摩": _WATCHING, "观看": _WATCHING,
     "听": _WATCHING, "观": _WATCHING, "看": _WATCHING,
@@ -117,7 +120,7 @@ _LEVEL_ALT = "|".join(sorted(_LEVEL_WORDS, key=len, reverse=True))
 _ROLE_ALT = "|".join(sorted(_ROLE_WORDS, key=len, reverse=True))
 _PLACE = rf"(?:{_LEVEL_ALT}|[国省市县区镇](?:{_OFFICES})?)"
 # 县里组织的, 由县教研室组织: the place organised it, not the teacher.
-_ORGANISED = r"(?:统一)?(?:组织|举办|主办|承办|牵头)"
+_ORGANISED = r"\s*(?:统一)?(?:组织|举办|主办|承办|牵头)"
 _CJK_WORD = r"(?:(?![一二三四五六七八九十两特优获奖发上])[\u4e00-\u9fff])"
 
 _NUMERALS = "零〇一二两俩三四五六七八九十百千"
@@ -134,11 +137,13 @@ _AMOUNT_UNITS = "|".join(
 _SCAN_TABLE = (
     ("topic", "《", r"《[^》]{1,60}》"),
     ("ymd", _DIGITS, r"\d{4}\s*[年./-]\s*\d{1,2}\s*[月./-]\s*\d{1,2}[日号]?"),
-    ("md", "去今前" + _DIGITS + _NUMERALS,
-     rf"(?:去年|今年|前年)?(?:{_MONTH})月(?:{_DAY})[日号]?"),
-    ("slash", _DIGITS, r"(?<![\d/.])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])"),
+    ("md", "去今前" + _DIGITS + _NUMERALS,  # 9月3小时 is September's 3 hours
+     rf"(?:去年|今年|前年)?(?:{_MONTH})月(?:{_DAY})"
+     rf"(?:[日号]|(?!\d|{_AMOUNT_UNITS}))"),
+    ("slash", _DIGITS,
+     r"(?<![\d/.])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])"),
     ("month", "去今前" + _DIGITS + _NUMERALS,
-     rf"(?:去年|今年|前年)?(?:{_MONTH})月份?(?![\d日号])"),
+     rf"(?:去年|今年|前年)?(?:{_MONTH})月份?"),
     ("relday", "大前昨今明后", r"大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天"),
     ("week", "上这本下周星礼",
      r"(?<!每)(?:上上|上|这|本|下)?(?:周|星期|礼拜)[一二三四五六日天]"),
@@ -157,6 +162,7 @@ _SCAN_TABLE = (
     ("levelchar", "国省市县区镇校", rf"(?<![^\s在去到])[国省市县区镇校](?!{_CJK_WORD})"),
     ("grade", "特一二三优", r"(?:特等|一等|二等|三等)奖?|优秀奖"),
     ("result", "".join({r[0] for r in _RESULTS}), "|".join(_RESULTS)),
+    ("letter", "abcd", r"(?<![a-z])[abcd]\s*级"),  # 技能检测 B级
     ("attributive", "参组主", r"(?:参加|参与|参训|组织|主持)的(?=[\u4e00-\u9fff])"),
     ("role", "".join({w[0] for w in _ROLE_WORDS}), _ROLE_ALT),
     ("perrate", "每", rf"每个?(?:周|天|日|月|学期|次|场|节|晚|个?晚上|期|回|讲|人|篇)?"
@@ -168,7 +174,9 @@ _SCAN_TABLE = (
     ("amount", _DIGITS + _NUMERALS + "半",
      rf"(?:{_NUM})\s*(?:多|余|来)?\s*个?\s*(?:{_AMOUNT_UNITS})半?"),
     ("times", "x×*", r"[x×*]\s*\d+(?:\.\d+)?"),
-    ("bare", _DIGITS, r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])"),
+    # a number with no measure word; a longer one is a year, a code or a phone
+    ("bare", _DIGITS, r"(?<![\d.])\d{1,3}(?:\.\d+)?(?![\d.])"),
+    ("code", _DIGITS, r"\d{4,}"),
 )  # fmt: skip
 _SCAN_PATTERN = "|".join(f"(?P<{kind}>{pattern})" for kind, _, pattern in _SCAN_TABLE)
 _SCAN_STARTS = "".join(sorted({c for _, starts, _ in _SCAN_TABLE for c in starts}))
@@ -179,7 +187,13 @@ _AMOUNT_RE = re.compile(
 )
 _VAGUE_UNITS = frozenset(("星期", "礼拜", "周", "月"))
 _TOTAL_HEAD_RE = re.compile(r"^(?:共计|一共|总共|合计|累计|总计|共)(?:是|有|计|约)?\s*")
-_SEPARATORS_RE = re.compile(r"[，,；;。!！?？\n、：:]+")
+_SEPARATORS_RE = re.compile(r"([，,；;。!！?？\n、：:]+)")
+# Separators of list entries: what they part are separate claims.
+_LIST_SEPARATORS = frozenset("；;、\n")
+# 都是校级 / 均为县级: said of every claim before it.
+_ALL_RE = re.compile(r"都|均|全部")
+# 另一篇 / 另外: another one, which shares nothing with the one before.
+_ANOTHER_RE = re.compile(r"另")
 # 1、 2. ① at the start of a line or after a separator: a list mark, not a count.
 _LIST_MARK_RE = re.compile(r"(?:^|(?<=[\s,;。、:]))\d{1,2}\s*[、.)](?![\d.])")
 _LEADING_DOT_DATE_RE = re.compile(
@@ -190,7 +204,6 @@ _PRODUCT_RE = re.compile(
     rf"每(?:场|次|天|晚|个晚上|期|回|节|讲)?\s*(?P<n2>{_NUM})\s*个?\s*"
     r"(?P<u>小时|学时|课时|分钟)"
 )
-# A clause that asks about the rules or plans something: nothing done yet.
 _DOING = r"(?=去|上|参加|参与|交|写|做|讲|听|评|开|录|报|完成|准备)"
 # A clause that asks about the rules, plans, or says it was not done: no claim.
 _NOT_DONE_RE = re.compile(
@@ -199,6 +212,7 @@ _NOT_DONE_RE = re.compile(
     rf"|(?:(?<![需主重只想])要|将要|即将|准备|打算){_DOING}"
     rf"|(?:没有|没|未|不){_DOING}"
 )
+_OFFICE_RE = re.compile(_OFFICES)
 _JOINS_RE = re.compile(r"和|(?<![参给])与|及|跟|、|还有|另外|并且|同时")
 
 
@@ -292,8 +306,9 @@ class _Said:
 
 
 def _scan(text: str) -> _Said:
-    """One pass over the text. A fact said again with another value starts a
-    further part (论文省级一等奖 县级二等奖), if that part says more than it."""
+    """One pass over the text. A fact said again with another value, or a count
+    said again after a fact, starts a further part (论文省级一等奖 县级二等奖,
+    一节县级一节校级) if that part says more than the one fact."""
     said = part = _Said()
     for match in _SCAN_RE.finditer(text):
         kind, word = match.lastgroup, match.group()
@@ -301,10 +316,14 @@ def _scan(text: str) -> _Said:
             said.dates.append((kind, word))
         elif kind in _QUANTITY_KINDS:
             quantity = _quantity(kind, word)
-            if quantity is not None:
-                if text[match.start() - 1 : match.start()] == "各":
-                    quantity = replace(quantity, each=True)
-                part.quantities.append(quantity)
+            if quantity is None:
+                continue
+            if text[match.start() - 1 : match.start()] == "各":
+                quantity = replace(quantity, each=True)
+            if part.facts and _counted_again(part, quantity):  # 一节县级一节校级
+                part = _Said()
+                said.more.append(part)
+            part.quantities.append(quantity)
         elif kind in _FACT_READERS:
             key, value = _FACT_READERS[kind](word)
             if key is None:
@@ -316,6 +335,12 @@ def _scan(text: str) -> _Said:
     if said.more:
         _fold(said)
     return said
+
+
+def _counted_again(part: _Said, quantity: _Quantity) -> bool:
+    return not quantity.total and any(
+        q.kind == quantity.kind and not q.total for q in part.quantities
+    )
 
 
 def _fold(said: _Said) -> None:
@@ -332,6 +357,7 @@ def _fold(said: _Said) -> None:
 
 
 def _level_of_place(word: str) -> str:
+    word = word.lstrip("由 ")
     for length in (3, 2):
         if word[:length] in _LEVEL_WORDS:
             return _LEVEL_WORDS[word[:length]]
@@ -353,10 +379,12 @@ _FACT_READERS = {
     "levelchar": lambda w: ("level", _LEVEL_CHARS[w[0]]),
     "grade": lambda w: ("grade", w if w.endswith("奖") else w + "奖"),
     "result": lambda w: ("result", w),
+    "letter": lambda w: ("result", w[0].upper() + "级"),
     "role": lambda w: ("role", _ROLE_WORDS[w]),
     "perrate": lambda w: (None, None),  # 每周2节: a rate, not the count
     "ordinal": lambda w: (None, None),  # 第三单元
     "attributive": lambda w: (None, None),  # 参加的老师30人: not the teacher's role
+    "code": lambda w: (None, None),  # 证书编号2026123
 }
 
 
@@ -607,20 +635,22 @@ class Parser:
         norm = self._verb_re.sub(self._verb_object, norm)
         if self._calendar.today != today:
             self._calendar = _Calendar(self.standard, today)
-        reader = _Reader(self, self._calendar)
-        for clause in _SEPARATORS_RE.split(norm):
+        reader = _Reader(self._accepts, self._calendar)
+        pieces = _SEPARATORS_RE.split(norm)
+        for clause, before in zip(pieces[::2], ["", *pieces[1::2]], strict=True):
             if clause.strip():
+                reader.start_clause(clause, before)
                 self._read_clause(reader, clause)
         return reader.result()
 
     # --- clauses ------------------------------------------------------------------
 
     def _read_clause(self, reader: _Reader, clause: str) -> None:
-        reader.start_clause(_NOT_DONE_RE.search(clause) is not None)
         names = self._find_names(clause)
         names = self._with_slips(clause, names) if names else self._slip(clause)
         if not names:
-            generic = self._generic_re.search(clause)
+            # 教研 in 教研室 is an office, not an activity
+            generic = self._generic_re.search(_OFFICE_RE.sub(_blank, clause))
             if generic is None:
                 reader.qualifiers(_scan(clause))
                 return
@@ -657,12 +687,16 @@ class Parser:
     def _find_names(self, clause: str) -> list[_Name]:
         """Names in the clause, each stretched over a longer name of its item
         that the text goes on to spell (特色研修 + 成果 = 特色研修成果)."""
+        offices = [m.span() for m in _OFFICE_RE.finditer(clause)]
         found = []
         pos = 0
         while True:
             match = self._name_re.search(clause, pos)
             if match is None:
                 return found
+            pos = match.end()
+            if any(a <= match.start() and match.end() <= b for a, b in offices):
+                continue  # 进修 in 县进修学校 names the school, not the activity
             start, end = self._stretch(
                 clause, match.start(), match.end(), match.group()
             )
@@ -759,9 +793,10 @@ class Parser:
         verb_alt = "|".join(verbs)
         count = rf"(?:(?:{_NUM}|几)\s*(?:多|余)?\s*个?\s*(?:节|堂|次|场)?)"
         level = rf"(?:{_LEVEL_ALT}|[国省市县区镇校]级?)"
+        whose = r"(?:[\u4e00-\u9fff]{1,3}老师的)"
+        mid = rf"\s*{whose}?\s*{count}?\s*(?:{level}\s*)?的?\s*(?:{_SUBJECTS})?\s*"
         pattern = (
-            rf"(?P<v>{verb_alt})(?P<a>了|过|完)?(?P<m>\s*{count}?\s*(?:{level}\s*)?的?\s*)"
-            rf"(?P<o>{lesson_alt})"
+            rf"(?P<v>{verb_alt})(?P<a>了|过|完)?(?P<m>{mid})(?P<o>{lesson_alt})"
             rf"|(?P<v2>{verb_alt})(?P<a2>了|过)(?P<m2>\s*(?:{_NUM})\s*(?:节|堂))"
             r"(?=$|[\s,;。!?、:])"
         )
@@ -882,6 +917,10 @@ def _common_prefix(text: str, wanted: str) -> int:
     return count
 
 
+def _blank(match: re.Match) -> str:
+    return " " * len(match.group())
+
+
 def _without(text: str, names: list[_Name], at: int = 0) -> str:
     """The text with the names' spans blanked, so they are not read as qualifiers;
     `at` is where the text starts in the clause the names were found in."""
@@ -906,13 +945,12 @@ class _Draft:
     facts: dict
     quantities: list
     day: date | None = None
-    day_said: bool = False
-    not_done: bool = False
+    not_done: bool = False  # said in a clause that plans, asks or denies
 
     def copy(self) -> _Draft:
-        return _Draft(self.item, self.name, self.source, self.corrected, self.candidates,
-                      self.implied, dict(self.facts), list(self.quantities), self.day,
-                      self.day_said, self.not_done)  # fmt: skip
+        return _Draft(self.item, self.name, self.source, self.corrected,
+                      self.candidates, self.implied, dict(self.facts),
+                      list(self.quantities), self.day, self.not_done)  # fmt: skip
 
     def repeats(self, said: _Said) -> bool:
         """Whether a piece says again what this claim said (县级1节 … 校级2节)."""
@@ -927,28 +965,52 @@ class _Reader:
 
     A qualifier piece after an item either completes it (公开课，县级) or, when it
     repeats what was said, adds a claim of the same item (县级1节，校级2节); the
-    parts of a total replace it (三节公开课：校级两节、区级一节).
+    parts of a total replace it (三节公开课：校级两节、区级一节), and what they
+    leave of it stays a claim of its own (听课十五节，其中县级3节).
     """
 
-    def __init__(self, parser: Parser, calendar: _Calendar):
-        self.parser = parser
+    def __init__(self, accepts: dict[str, frozenset], calendar: _Calendar):
+        self.accepts = accepts  # item id → the measure words it counts in
         self.calendar = calendar
         self.drafts: list[_Draft] = []
         self.stray = _Said()
         self._base: _Draft | None = None
-        self._broken = False
+        self._parts: list[_Draft] = []  # the parts a total was broken into
         self._day: date | None = None
+        self._clause = ""
+        self._listed = False  # this clause follows a list separator
         self._not_done = False
+        self._first_in_clause = True
 
-    def start_clause(self, not_done: bool) -> None:
-        self._not_done = not_done
+    def start_clause(self, clause: str, before: str) -> None:
+        self._clause = clause
+        self._listed = any(c in _LIST_SEPARATORS for c in before)
+        self._not_done = _NOT_DONE_RE.search(clause) is not None
+        self._first_in_clause = True
 
     def item(
-        self, name: _Name, implied, said: _Said, source, candidates=(), item_id=None
-    ):
+        self,
+        name: _Name,
+        implied: dict,
+        said: _Said,
+        source: str,
+        candidates: tuple[str, ...] = (),
+        item_id: str | None = None,
+    ) -> None:
+        """A piece naming an item (or a generic word, with its candidates)."""
         draft = _Draft(item_id or name.item, name.text, source, name.corrected,
-                       tuple(candidates), implied, dict(said.facts), list(said.quantities),
-                       not_done=self._not_done)  # fmt: skip
+                       tuple(candidates), implied, dict(said.facts),
+                       list(said.quantities), not_done=self._not_done)  # fmt: skip
+        first, self._first_in_clause = self._first_in_clause, False
+        if first and self._continues(draft):  # 听评课活动，听了4节
+            last = self.drafts[-1]
+            for key, value in draft.facts.items():
+                last.facts.setdefault(key, value)
+            last.quantities = draft.quantities
+            self._date(last, said, inside=True)
+            self._base = last.copy()
+            return
+        self._close_parts()
         if not self.drafts:
             self._take_stray(draft)
         self._date(draft, said, inside=True)
@@ -958,47 +1020,98 @@ class _Reader:
                     break
                 earlier.quantities = list(draft.quantities)
         self.drafts.append(draft)
-        self._base, self._broken = draft.copy(), False
+        self._base = draft.copy()
         for part in said.more:
             self._qualifiers(part)
 
+    def _continues(self, draft: _Draft) -> bool:
+        """Whether an item named again in the next clause goes on about the claim
+        before (which had no count), rather than being another one."""
+        if not self.drafts or self._listed or draft.candidates:
+            return False
+        last = self.drafts[-1]
+        return (
+            last.item == draft.item
+            and not last.quantities
+            and not last.candidates
+            and last.not_done == draft.not_done
+            and all(last.facts.get(k, v) == v for k, v in draft.facts.items())
+        )
+
     def qualifiers(self, said: _Said) -> None:
+        """A piece naming no item."""
+        self._first_in_clause = False
         for part in said.parts():
             self._qualifiers(part)
 
     def _qualifiers(self, said: _Said) -> None:
         if self._not_done:
             return
+        self._date(None, said, inside=False)
         if not self.drafts:
-            self._date(None, said, inside=False)
             self.stray.facts.update(said.facts)
             self.stray.quantities.extend(said.quantities)
             return
-        self._date(None, said, inside=False)
         if not said.facts and not said.quantities:
             return
+        if _ALL_RE.search(self._clause) and not said.quantities:  # 都是校级
+            for draft in self.drafts:
+                for key, value in said.facts.items():
+                    draft.facts.setdefault(key, value)
+            return
         last, base = self.drafts[-1], self._base
+        if _ANOTHER_RE.search(self._clause):  # 另一篇县级二等奖
+            self._close_parts()
+            self.drafts.append(self._part(said, fresh=True))
+            return
         splits = (
-            not self._broken
+            not self._parts
             and any(q.kind == _COUNT for q in said.quantities)
             and any(q.kind == _COUNT for q in base.quantities)
             and any(k not in base.facts for k in said.facts)
         )
         if splits:  # the total is the sum of its parts
             self.drafts[-1] = self._part(said)
-            self._broken = True
+            self._parts = [self.drafts[-1]]
         elif last.repeats(said):
             self.drafts.append(self._part(said))
+            if self._parts:
+                self._parts.append(self.drafts[-1])
         else:
             last.facts.update(said.facts)
             last.quantities.extend(said.quantities)
 
-    def _part(self, said: _Said) -> _Draft:
+    def _part(self, said: _Said, fresh: bool = False) -> _Draft:
+        """Another claim like the base, with what this piece says instead. An
+        award and a publication are two events: one does not inherit the other."""
         part = self._base.copy()
+        if fresh:
+            part.facts, part.quantities = {}, []
+        if "grade" in said.facts:
+            part.facts.pop("published", None)
+        if said.facts.get("published"):
+            part.facts.pop("grade", None)
         part.facts.update(said.facts)
         if said.quantities:
             part.quantities = list(said.quantities)
         return part
+
+    def _close_parts(self) -> None:
+        """What the parts of a total leave of it stays a claim without their facts."""
+        parts, self._parts = self._parts, []
+        if not parts:
+            return
+        accepts = self.accepts[self._base.item]
+        total = _choose(self._base.quantities, accepts)
+        counted = [_choose(p.quantities, accepts) for p in parts]
+        if total is None or any(q is None or q.unit != total.unit for q in counted):
+            return
+        left = total.value - sum(q.value for q in counted)
+        if left > 0:
+            rest = self._base.copy()
+            rest.facts = {k: v for k, v in rest.facts.items() if k in ("topic",)}
+            rest.quantities = [replace(total, value=left)]
+            self.drafts.insert(self.drafts.index(parts[-1]) + 1, rest)
 
     def _take_stray(self, draft: _Draft) -> None:
         """Facts said before the first item belong to it: 昨天参培，校本讲座2小时."""
@@ -1022,14 +1135,15 @@ class _Reader:
             return
         self._day = day
         if inside and draft is not None:
-            draft.day, draft.day_said = day, True
+            draft.day = day
             return
         for earlier in reversed(self.drafts):
             if earlier.day is not None:
                 break
-            earlier.day, earlier.day_said = day, True
+            earlier.day = day
 
     def result(self) -> Parse:
+        self._close_parts()
         today = self.calendar.today
         drafts = [
             d
@@ -1047,7 +1161,7 @@ class _Reader:
 
     def _claim(self, draft: _Draft) -> ParsedClaim | None:
         values = {**draft.implied, **draft.facts}
-        accepts = self.parser._accepts[draft.item]
+        accepts = self.accepts[draft.item]
         quantity = _choose(draft.quantities, accepts)
         if _unreadable(draft.quantities, accepts, quantity):
             return None
@@ -1057,5 +1171,6 @@ class _Reader:
                 values["unit"] = quantity.unit
         if draft.day is not None:
             values["day"] = draft.day
-        return ParsedClaim(Facts(item=draft.item, **values), draft.source, draft.name,
-                           frozenset(values), draft.corrected, draft.candidates)  # fmt: skip
+        facts = Facts(item=draft.item, **values)
+        return ParsedClaim(facts, draft.source, draft.name, frozenset(values),
+                           draft.corrected, draft.candidates)  # fmt: skip

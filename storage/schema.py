@@ -87,19 +87,38 @@ def _v3_review(db: sqlite_utils.Database) -> None:
     db["people"].add_column("school_id", int, fk="schools", fk_col="id")
     db["people"].create_index(["school_id", "staff_no"], unique=True)
     db["evidence"].create(
-        {"id": int, "person_id": int, "claim_id": int, "media_id": str, "kind": str,
-         "path": str,
-         "sha256": str, "size": int, "state": str, "error": str,
-         "created_at": str, "fetched_at": str},  # fmt: skip
+        {
+            "id": int,
+            "person_id": int,
+            "claim_id": int,
+            "media_id": str,
+            "kind": str,
+            "path": str,
+            "sha256": str,
+            "size": int,
+            "state": str,
+            "error": str,
+            "created_at": str,
+            "fetched_at": str,
+        },  # fmt: skip
         pk="id",
         foreign_keys=[("person_id", "people", "id"), ("claim_id", "claims", "id")],
     )
     db["evidence"].create_index(["claim_id"])
     db["evidence"].create_index(["person_id", "created_at"])
     db["decisions"].create(
-        {"id": int, "at": str, "actor_id": int, "claim_id": int, "action": str,
-         "from_status": str, "to_status": str, "hours_before": str,
-         "hours_after": str, "reason": str},  # fmt: skip
+        {
+            "id": int,
+            "at": str,
+            "actor_id": int,
+            "claim_id": int,
+            "action": str,
+            "from_status": str,
+            "to_status": str,
+            "hours_before": str,
+            "hours_after": str,
+            "reason": str,
+        },  # fmt: skip
         pk="id",
         foreign_keys=[("actor_id", "people", "id"), ("claim_id", "claims", "id")],
     )
@@ -111,9 +130,19 @@ def _v3_review(db: sqlite_utils.Database) -> None:
             "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
         )
     db["outbox"].create(
-        {"id": int, "key": str, "person_id": int, "text": str, "state": str,
-         "channel": str, "attempts": int, "next_attempt_at": str, "error": str,
-         "created_at": str, "sent_at": str},  # fmt: skip
+        {
+            "id": int,
+            "key": str,
+            "person_id": int,
+            "text": str,
+            "state": str,
+            "channel": str,
+            "attempts": int,
+            "next_attempt_at": str,
+            "error": str,
+            "created_at": str,
+            "sent_at": str,
+        },  # fmt: skip
         pk="id",
         foreign_keys=[("person_id", "people", "id")],
         not_null={"key", "person_id", "text", "state"},
@@ -121,23 +150,40 @@ def _v3_review(db: sqlite_utils.Database) -> None:
     db["outbox"].create_index(["key"], unique=True)
     db["outbox"].create_index(["state", "next_attempt_at"])
     # Which claims each reviewer has already been prompted about.
-    db["prompted"].create({"person_id": int, "claim_id": int}, pk=("person_id", "claim_id"))
+    db["prompted"].create(
+        {"person_id": int, "claim_id": int}, pk=("person_id", "claim_id")
+    )
 
 
 def _v4_rescorings(db: sqlite_utils.Database) -> None:
     # A rescoring under a new version of a standard is recorded once per run,
     # with the change of each teacher whose hours moved.
     db["rescorings"].create(
-        {"id": int, "standard_id": str, "standard_version": str, "period": str,
-         "teachers": int, "changed": int, "applied_at": str},  # fmt: skip
+        {
+            "id": int,
+            "standard_id": str,
+            "standard_version": str,
+            "period": str,
+            "teachers": int,
+            "changed": int,
+            "applied_at": str,
+        },  # fmt: skip
         pk="id",
         not_null={"standard_id", "standard_version", "period", "applied_at"},
     )
     db["rescoring_changes"].create(
-        {"rescoring_id": int, "person_id": int, "hours_before": str,
-         "hours_after": str, "claims_changed": int},  # fmt: skip
+        {
+            "rescoring_id": int,
+            "person_id": int,
+            "hours_before": str,
+            "hours_after": str,
+            "claims_changed": int,
+        },  # fmt: skip
         pk=("rescoring_id", "person_id"),
-        foreign_keys=[("rescoring_id", "rescorings", "id"), ("person_id", "people", "id")],
+        foreign_keys=[
+            ("rescoring_id", "rescorings", "id"),
+            ("person_id", "people", "id"),
+        ],
     )
 
 

@@ -7,6 +7,7 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from fractions import Fraction
 from pathlib import Path
 
@@ -62,8 +63,20 @@ class ClaimRecord:
     created_at: str
 
 
+@lru_cache(maxsize=4096)
 def _fraction(text: str | None) -> Fraction | None:
+    # Hours repeat (2, 12/5, 1/2 …): parsing each text once is enough.
     return None if text in (None, "") else Fraction(text)
+
+
+@lru_cache(maxsize=65536)
+def _facts(text: str) -> Facts:
+    # Facts are immutable and teachers repeat claims: decode each JSON text once.
+    return Facts.from_json(json.loads(text))
+
+
+def _facts_text(facts: Facts) -> str:
+    return json.dumps(facts.to_json(), ensure_ascii=False)
 
 
 class Store(PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries):
@@ -124,8 +137,10 @@ class Store(PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries):
         return True, rows[0]["answer"]
 
     def remember_answer(self, key: str, answer: str | None) -> None:
-        self.db["inbox"].insert(
-            {"key": key, "answer": answer, "created_at": self.stamp()}
+        # Plain SQL on the hot path: sqlite-utils' insert inspects the table each time.
+        self.db.execute(
+            "INSERT INTO inbox (key, answer, created_at) VALUES (?, ?, ?)",
+            [key, answer, self.stamp()],
         )
 
     # --- people -------------------------------------------------------------
@@ -183,18 +198,21 @@ class Store(PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries):
             "SELECT COALESCE(MAX(number), 0) + 1 FROM claims WHERE person_id = ?",
             [person_id],
         ).fetchone()[0]
-        now = self.stamp()
-        claim_id = self.db["claims"].insert({
+        row = {
             "person_id": person_id, "number": number, "period": period,
-            "item": facts.item, "facts": json.dumps(facts.to_json(), ensure_ascii=False),
-            "text": text, "standard_id": standard_id,
-            "standard_version": standard_version, "hours_raw": str(hours_raw),
-            "hours_counted": str(hours_raw), "reviewer_hours": None,
-            "status": PENDING_CHECK,
+            "item": facts.item, "facts": _facts_text(facts), "text": text,
+            "standard_id": standard_id, "standard_version": standard_version,
+            "hours_raw": str(hours_raw), "hours_counted": str(hours_raw),
+            "reviewer_hours": None, "status": PENDING_CHECK,
             "activity_date": facts.day.isoformat() if facts.day else None,
-            "created_at": now, "updated_at": now,
-        }).last_pk  # fmt: skip
-        return self.claim(claim_id)
+            "created_at": self.stamp(), "updated_at": self.stamp(),
+        }  # fmt: skip
+        # Plain SQL on the hot path, and the record built from what was written.
+        row["id"] = self.db.execute(
+            f"INSERT INTO claims ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            list(row.values()),
+        ).lastrowid
+        return _claim(row)
 
     def claim_by_number(self, person_id: int, number: int) -> ClaimRecord | None:
         rows = list(
@@ -230,7 +248,7 @@ class Store(PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries):
             claim_id,
             {
                 "item": facts.item,
-                "facts": json.dumps(facts.to_json(), ensure_ascii=False),
+                "facts": _facts_text(facts),
                 "text": text,
                 "hours_raw": str(hours_raw),
                 "activity_date": facts.day.isoformat() if facts.day else None,
@@ -263,7 +281,9 @@ class Store(PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries):
         self.db.execute("DELETE FROM questions WHERE person_id = ?", [person_id])
 
     def set_counted(self, claim_id: int, hours: Fraction) -> None:
-        self.db["claims"].update(claim_id, {"hours_counted": str(hours)})
+        self.db.execute(
+            "UPDATE claims SET hours_counted = ? WHERE id = ?", [str(hours), claim_id]
+        )
 
     def claim(self, claim_id: int) -> ClaimRecord:
         return _claim(self.db["claims"].get(claim_id))
@@ -297,7 +317,7 @@ def _claim(row: dict) -> ClaimRecord:
         person_id=row["person_id"],
         number=row["number"],
         period=row["period"],
-        facts=Facts.from_json(json.loads(row["facts"])),
+        facts=_facts(row["facts"]),
         text=row["text"],
         standard_id=row["standard_id"],
         standard_version=row["standard_version"],

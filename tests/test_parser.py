@@ -68,6 +68,7 @@ def check(sid: str, text: str, expected: list[dict]) -> None:
         (A, "教育叙事一篇 六七百字", [claim("narrative", 1, "篇")]),
         (A, "完成了第二单元的单元设计", [claim("unit-design")]),
         (C, "基本功考核 成绩92分", [claim("skills-test")]),
+        (A, "国培证书，编号2026123", [claim("online-training")]),
         (A, "校本培训讲座，我是主讲人，2小时，参加的老师30人",
          [claim("school-training", 2, "小时", role="主讲")]),
         # a word count does count an item measured in words
@@ -107,7 +108,9 @@ def test_a_time_in_weeks_or_months_is_not_guessed(text):
         # two names side by side are one activity
         (C, "在博客参与网络教研两次", [claim("online", 2, "次", role="参加")]),
         (A, "参加国培网络研修 20学时", [claim("online-training", 20, "学时", role="参加")]),
-        (A, "一课二上，写了一篇课例", [claim("lesson-study"), claim("lesson-study", 1, "篇")]),
+        # ... and so is a name said again in the next clause, before any count
+        (A, "一课二上，写了一篇课例", [claim("lesson-study", 1, "篇")]),
+        (C, "区里组织的听评课活动，听了4节", [claim("observation", 4, "节", level="区级")]),
         # ... unless a conjunction or a count stands between them
         (C, "研修计划与研修总结", [claim("plan-summary"), claim("plan-summary")]),
         (C, "博客1次网站2次", [claim("online", 1, "次"), claim("online", 2, "次")]),
@@ -142,6 +145,9 @@ def test_names(sid, text, expected):
         # a lesson given is still a lesson given
         (C, "观摩课上了一节，市级", [claim("open-lesson", 1, "节", level="市级")]),
         (C, "上了六节课", []),
+        # the lesson's subject, or whose lesson it was
+        (C, "听了三节数学课", [claim("observation", 3, "节")]),
+        (C, "听了王老师的一节课", [claim("observation", 1, "节")]),
     ],
 )  # fmt: skip
 def test_verbs_and_their_lessons(sid, text, expected):
@@ -163,8 +169,10 @@ def test_verbs_and_their_lessons(sid, text, expected):
         (C, "市级以上公开课一节", [claim("open-lesson", 1, "节")]),
         (C, "基本功考核 良好", [claim("skills-test", result="良好")]),
         (C, "微课 县级 优秀奖", [claim("achievement", level="县级", grade="优秀奖")]),
-        # places and offices as levels
+        # places and offices as levels; a name inside an office names the office
         (C, "县教育局的课题 1项", [claim("research-project", 1, "项", level="县级")]),
+        ("neijiang-hours", "参加了县教研室培训两天",
+         [claim("institute-training", 2, "天", role="参加")]),
     ],
 )  # fmt: skip
 def test_levels_roles_and_results(sid, text, expected):
@@ -187,6 +195,12 @@ def test_levels_roles_and_results(sid, text, expected):
         (A, "组织了片区教研活动两次，参加了一次",
          [claim("area-research", 2, "次", role="组织"),
           claim("area-research", 1, "次", role="参加")]),
+        (C, "公开课两节，一节县级一节校级",
+         [claim("open-lesson", 1, "节", level="县级"),
+          claim("open-lesson", 1, "节", level="校级")]),
+        # months as dates, not counts: September's 3 hours, October's 4
+        (A, "本学期校本培训：9月3小时，10月4小时",
+         [claim("school-training", 3, "小时"), claim("school-training", 4, "小时")]),
         # a total broken down: the parts replace it
         (C, "上了四节公开课：市级一节，校级三节",
          [claim("open-lesson", 1, "节", level="市级"),
@@ -209,6 +223,7 @@ def on(month: int, day: int, year: int = 2026) -> date:
     "text, expected",
     [
         ("11/26 听课2节", [claim("observation", 2, "节", day=on(11, 26))]),
+        ("10月18 听课2节", [claim("observation", 2, "节", day=on(10, 18))]),
         ("2026.11.3 评课1次", [claim("critique", 1, "次", day=on(11, 3))]),
         ("2026年10月9日 集体备课", [claim("group-prep", day=on(10, 9))]),
         ("周二听课2节", [claim("observation", 2, "节", day=on(12, 1))]),
@@ -325,7 +340,9 @@ def test_the_scan_starts_only_where_an_alternative_can():
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.text(alphabet=st.sampled_from("公开课听评县级省市一二两3节次小时天月日昨今明上周, ")),
+    st.text(
+        alphabet=st.sampled_from("公开课听评县级省市一二两3节次小时天月日昨今明上周, ")
+    ),
     st.sampled_from(sorted(STANDARDS)),
 )
 def test_any_text_gives_claims_of_the_standard_never_dated_ahead(text, sid):
