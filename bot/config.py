@@ -385,9 +385,9 @@ def _check_dates(where: str, settings) -> None:
             _check(f"{where}.{key}", parse_month_day, getattr(settings, key), '"12-28"')
     for key in ("days_before", "reviewer_days"):
         days = getattr(settings, key)
-        if days is not None and not all(1 <= d <= 300 for d in days):
+        if days is not None and not all(1 <= d <= 365 for d in days):
             raise ConfigError(
-                f"{where}.{key}: expected days from 1 to 300 before the deadline, "
+                f"{where}.{key}: expected days from 1 to 365 before the deadline, "
                 f"got {list(days)}"
             )
 

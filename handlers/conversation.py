@@ -102,13 +102,18 @@ class Conversation:
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text, or None to acknowledge without a visible reply."""
-        if inbound.key:
-            seen, answer = self.store.answered(inbound.key)
-            if seen:
-                logger.info("duplicate delivery %s answered again", _short(inbound.key))
-                return answer
         try:
+            # The duplicate check sits inside the write transaction, so that two
+            # deliveries reaching two worker processes at once are still one.
             with self.store.transaction():
+                seen, answer = (
+                    self.store.answered(inbound.key) if inbound.key else (False, None)
+                )
+                if seen:
+                    logger.info(
+                        "duplicate delivery %s answered again", _short(inbound.key)
+                    )
+                    return answer
                 reply = self._dispatch(inbound)
                 if inbound.key:
                     self.store.remember_answer(inbound.key, reply)

@@ -212,15 +212,17 @@ class Ledger:
         def floats(totals: dict) -> dict:
             return {k: float(v) for k, v in totals.items()}
 
-        return {"item": floats(self.item_totals), "group": floats(self.group_totals),
-                "category": floats(self.category_totals), "total": {"": float(self.total)}}  # fmt: skip
+        return {
+            "item": floats(self.item_totals),
+            "group": floats(self.group_totals),
+            "category": floats(self.category_totals),
+            "total": {"": float(self.total)},
+        }
 
     def _limit_reached(self, item: Item) -> bool:
-        scopes = [(item.limit_count, (item.id,))]
-        scopes += [(g.limit_count, g.items) for g in self.standard.groups_of(item.id)]
         return any(
-            count is not None and self._units_used(ids) >= count
-            for count, ids in scopes
+            self._units_used(ids) >= count
+            for count, ids in _limit_scopes(self.standard, item)
         )
 
     def _units_used(self, item_ids: tuple[str, ...]) -> Fraction:
@@ -252,6 +254,22 @@ class Ledger:
             )
         if std.overall_cap is not None:
             yield std.overall_cap, self.total
+
+
+_LIMIT_SCOPES: dict[int, tuple[Standard, dict]] = {}
+
+
+def _limit_scopes(standard: Standard, item: Item) -> list[tuple[int, tuple[str, ...]]]:
+    """(count, item ids) of every count limit an item is under, once per standard."""
+    key = id(standard)
+    if key not in _LIMIT_SCOPES:
+        scopes = {}
+        for i in standard.items:
+            pairs = [(i.limit_count, (i.id,))]
+            pairs += [(g.limit_count, g.items) for g in standard.groups_of(i.id)]
+            scopes[i.id] = [(count, ids) for count, ids in pairs if count is not None]
+        _LIMIT_SCOPES[key] = (standard, scopes)
+    return _LIMIT_SCOPES[key][1][item.id]
 
 
 _FLOAT_CAPS: dict[int, tuple[Standard, dict]] = {}

@@ -15,12 +15,14 @@ How a message is read, in order:
 3. Clauses (split at punctuation) are cut before each item name. Two names of
    one item side by side (在QQ群参与网络教研) are one claim; a name found with
    one character changed (公开客) is read as the name if only one item fits.
+   A clause that asks, plans or denies (怎么算, 明天要上, 没上) makes no claim.
 4. Each piece is scanned once for qualifiers (`_scan`). A piece without a name
    completes the claim before it (公开课，县级) or, when it says again what that
    claim said, adds another claim of the same item (县级1节，校级2节).
 5. Of the numbers said for a claim, the one that counts it is chosen with the
    measure words its item accepts (certificate hours over days, a total over a
-   rate, a count over a word count).
+   rate, a count over a word count). A claim dated after today is dropped: it
+   has not happened yet.
 """
 
 from __future__ import annotations
@@ -285,7 +287,7 @@ def normalize(text: str) -> str:
 class _Quantity:
     value: Fraction
     unit: str  # as written; "" for ×3 or a bare number
-    kind: int  # _HOURS … _BARE
+    kind: int  # _HOURS … _VAGUE
     total: bool = False  # 共10节
     each: bool = False  # 各一次
 
@@ -469,8 +471,8 @@ _DIGIT_RE = re.compile(r"\d+|[零〇一二两三四五六七八九十]+")
 class _Calendar:
     """Dates as teachers write them, read against today and the standard's period.
 
-    A parser keeps one calendar while the day lasts; it remembers the date words
-    it has read (teachers repeat 昨天, 上周三, 10月18日).
+    A parser keeps a calendar for each day it reads messages on; it remembers
+    the date words it has read (teachers repeat 昨天, 上周三, 10月18日).
     """
 
     _MEMORY = 2048
@@ -625,23 +627,31 @@ class Parser:
         self._slips = _slip_index(self._names)
         self._slip_starts = re.compile(f"[{re.escape(''.join(self._slips))}]")
         self._verb_re, self._verb_names = self._lesson_verbs()
-        self._calendar = _Calendar(standard, date.min)
+        self._calendars: dict[date, _Calendar] = {}
 
     def parse(self, text: str, today: date) -> Parse:
+        """The claims a message makes, in message order, as read on `today`."""
         norm = _LIST_MARK_RE.sub(" ", normalize(text))
         norm = _leading_dot_date(norm)
         if "每" in norm:
             norm = _multiply_products(norm)
         norm = self._verb_re.sub(self._verb_object, norm)
-        if self._calendar.today != today:
-            self._calendar = _Calendar(self.standard, today)
-        reader = _Reader(self._accepts, self._calendar)
+
+        reader = _Reader(self._accepts, self._calendar(today))
         pieces = _SEPARATORS_RE.split(norm)
         for clause, before in zip(pieces[::2], ["", *pieces[1::2]], strict=True):
             if clause.strip():
                 reader.start_clause(clause, before)
                 self._read_clause(reader, clause)
         return reader.result()
+
+    def _calendar(self, today: date) -> _Calendar:
+        calendar = self._calendars.get(today)
+        if calendar is None:
+            if len(self._calendars) >= 4:  # old days are not asked about again
+                self._calendars.clear()
+            calendar = self._calendars[today] = _Calendar(self.standard, today)
+        return calendar
 
     # --- clauses ------------------------------------------------------------------
 
@@ -676,9 +686,8 @@ class Parser:
         level = said.facts.get("level")
         if (level, first.text) in self._compounds:  # 片区 + 教研活动 = 片区教研活动
             item_id, implied = self._compounds[(level, first.text)]
-        if "role" not in said.facts and piece[: first.start - at].rstrip().endswith(
-            "听"
-        ):
+        listened = piece[: first.start - at].rstrip().endswith("听")
+        if listened and "role" not in said.facts:
             said.facts["role"] = "参加"  # 听讲座: a participant
         reader.item(first, implied, said, piece.strip(), (), item_id)
 

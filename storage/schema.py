@@ -210,8 +210,65 @@ def _v6_evidence_fetch(db: sqlite_utils.Database) -> None:
     db["evidence"].create_index(["state"])
 
 
+def _v7_reminders(db: sqlite_utils.Database) -> None:
+    """Deadline reminders: each person's standing, what was queued, which rounds ran."""
+    # What reminders need of a person's progress (handlers/progress.py writes it),
+    # kept between changes; the triggers below drop it when its inputs change.
+    db["standings"].create(
+        {
+            "person_id": int,
+            "standard_id": str,
+            "standard_version": str,
+            "period": str,
+            "claimed": str,
+            "approved": str,
+            "gap": str,
+            "target": str,
+            "only_bonus": str,
+            "rooms": str,
+            "updated_at": str,
+        },  # fmt: skip
+        pk="person_id",
+        foreign_keys=[("person_id", "people", "id")],
+    )
+    claim_inputs = "person_id, period, item, facts, standard_id, standard_version, "
+    claim_inputs += "status, reviewer_hours"
+    for name, event, who in [
+        ("claim_added", "INSERT ON claims", "NEW.person_id"),
+        ("claim_removed", "DELETE ON claims", "OLD.person_id"),
+        ("claim_changed", f"UPDATE OF {claim_inputs} ON claims",
+         "OLD.person_id, NEW.person_id"),
+        ("person_moved", "UPDATE OF standard, school_id ON people", "NEW.id"),
+        ("school_standard", "UPDATE OF standard ON schools",
+         "SELECT id FROM people WHERE school_id = NEW.id"),
+    ]:  # fmt: skip
+        db.execute(
+            f"CREATE TRIGGER standings_{name} AFTER {event} "
+            f"BEGIN DELETE FROM standings WHERE person_id IN ({who}); END"
+        )
+    # One row per reminder queued: a person gets at most one a day; `season`
+    # (the teachers' deadline) finds the once-a-season ones.
+    db["reminder_log"].create(
+        {"person_id": int, "day": str, "kind": str, "season": str, "queued_at": str},
+        pk=("person_id", "day", "kind"),
+        foreign_keys=[("person_id", "people", "id")],
+        not_null={"season", "queued_at"},
+    )
+    db["reminder_log"].create_index(["day"])
+    db["reminder_log"].create_index(["season"])
+    # A scheduled round (a school's teachers or reviewers on one day) ran.
+    db["reminder_rounds"].create(
+        {"school_id": int, "day": str, "audience": str, "done_at": str},
+        pk=("school_id", "day", "audience"),
+        foreign_keys=[("school_id", "schools", "id")],
+    )
+    # Who can be reached, and the queues by state, for every teacher at once.
+    db["identities"].create_index(["person_id"])
+    db["claims"].create_index(["status"])
+
+
 MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_rescorings),
-              (5, _v5_push), (6, _v6_evidence_fetch)]  # fmt: skip
+              (5, _v5_push), (6, _v6_evidence_fetch), (7, _v7_reminders)]  # fmt: skip
 
 
 def migrate(db: sqlite_utils.Database) -> int:

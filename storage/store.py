@@ -7,8 +7,8 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import sqlite_utils
@@ -16,6 +16,7 @@ import sqlite_utils
 from scoring.facts import Facts
 from storage.outbox import OutboxQueries
 from storage.people import PeopleQueries
+from storage.reminders import ReminderQueries
 from storage.rescoring import RescoringQueries
 from storage.review import ReviewQueries
 from storage.schema import migrate
@@ -79,7 +80,9 @@ def _facts_text(facts: Facts) -> str:
     return json.dumps(facts.to_json(), ensure_ascii=False)
 
 
-class Store(PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries):
+class Store(
+    PeopleQueries, ReviewQueries, OutboxQueries, RescoringQueries, ReminderQueries
+):
     """One SQLite file in WAL mode, opened for the life of the process."""
 
     def __init__(self, path: Path | str, clock=None):
