@@ -8,6 +8,7 @@ from fractions import Fraction
 
 from scoring.engine import EngineClaim, Ledger, build_ledger, reachable
 from scoring.standard import Item, Standard
+from storage.reminders import ActiveClaim, Standing
 from storage.store import APPROVED, ClaimRecord, Store
 
 # How many items with room a reply suggests; a phone screen holds few.
@@ -88,7 +89,7 @@ def _best_rates(standard: Standard) -> dict[str, float]:
     return _BEST_RATES[key][1]
 
 
-def engine_claims(claims: list[ClaimRecord]) -> list[EngineClaim]:
+def engine_claims(claims: list[ClaimRecord] | list[ActiveClaim]) -> list[EngineClaim]:
     """Claims in the engine's terms, ordered by activity date, then by record."""
     return [
         EngineClaim(c.id, c.facts, (c.facts.day or date.min, c.id), c.reviewer_hours)
@@ -108,7 +109,36 @@ def progress_of(store: Store, person_id: int, standard: Standard, period_key: st
     approved = build_ledger(
         standard, engine_claims([c for c in claims if c.status == APPROVED])
     )
-    return Progress(standard, period_label, claimed, approved, tuple(claims))
+    progress = Progress(standard, period_label, claimed, approved, tuple(claims))
+    # Kept for reminders, which would otherwise score every teacher again.
+    store.save_standings([(person_id, standing_of(progress, period_key))])
+    return progress
+
+
+def standing_of(progress: Progress, period_key: str) -> Standing:
+    """What reminders need of a person's progress: totals, gap and the best rooms."""
+    standard = progress.standard
+    return Standing(
+        standard.id, standard.version, period_key, progress.claimed.total,
+        progress.approved.total, progress.gap, progress.target,
+        progress.only_bonus_left,
+        tuple((room.item.id, room.hours) for room in progress.rooms()),
+    )  # fmt: skip
+
+
+def standing_from(
+    standard: Standard, period_key: str, claims: list[ActiveClaim]
+) -> Standing:
+    """A standing worked out from claims read in bulk (any period or standard)."""
+    mine = [
+        c for c in claims if c.period == period_key and c.standard_id == standard.id
+    ]
+    claimed = build_ledger(standard, engine_claims(mine))
+    approved = build_ledger(
+        standard, engine_claims([c for c in mine if c.status == APPROVED])
+    )
+    # The claims themselves are not needed: a standing keeps totals only.
+    return standing_of(Progress(standard, "", claimed, approved, ()), period_key)
 
 
 def current_progress(ctx) -> Progress:
