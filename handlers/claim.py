@@ -75,6 +75,8 @@ def record(ctx: Context, claims: list[ParsedClaim]) -> str:
 def answer(ctx: Context, pending: dict) -> str | None:
     """Complete a waiting claim from the teacher's answer; None if this is no answer."""
     choices = [Choice(k, v) for k, v in pending["choices"]]
+    if pending.get("key") == "duration":
+        return _answer_duration(ctx, pending)
     parse = ctx.parser.parse(ctx.inbound.text, ctx.today)
     if parse.understood:
         choice = _named_item(parse, choices)
@@ -87,6 +89,17 @@ def answer(ctx: Context, pending: dict) -> str | None:
     facts = Facts.from_json(pending["facts"]).with_(**{choice.key: choice.value})
     claim = ParsedClaim(facts, pending["source"], pending["name"], frozenset())
     return record(ctx, [claim])
+
+
+def _answer_duration(ctx: Context, pending: dict) -> str | None:
+    """A length such as 2天 or 3小时 completes a timed claim; anything else is no answer."""
+    facts = Facts.from_json(pending["facts"])
+    said = read_qualifiers(normalize(ctx.inbound.text))
+    convert = dict(ctx.standard.item(facts.item).convert)
+    if said.get("unit") not in convert:
+        return None
+    facts = facts.with_(quantity=said["quantity"], unit=said["unit"])
+    return record(ctx, [ParsedClaim(facts, pending["source"], pending["name"], frozenset())])
 
 
 def _named_item(parse, choices: list[Choice]) -> Choice | None:
@@ -140,6 +153,7 @@ def _remember(ctx: Context, problem: dict) -> None:
         "facts": claim.facts.to_json(),
         "source": claim.source,
         "name": claim.name,
+        "key": question.key,
         "choices": [[c.key, c.value] for c in question.choices],
     }
     ctx.store.ask(ctx.person.id, payload, ctx.now + QUESTION_LIFETIME)

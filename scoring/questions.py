@@ -24,7 +24,7 @@ class Choice:
 @dataclass(frozen=True)
 class Question:
     item: Item
-    key: str  # the fact mainly asked about
+    key: str  # the fact mainly asked about; "duration" asks for a length
     choices: tuple[Choice, ...]
     refused: object = None  # a said value that the standard does not rate
 
@@ -32,6 +32,9 @@ class Question:
 def question_for(standard: Standard, facts: Facts) -> Question | None:
     """The question a claim needs before it can be scored, or None if it can be."""
     item = standard.item(facts.item)
+    if item.basis == "duration" and facts.unit not in dict(item.convert):
+        # 外出培训 with no length: a guessed day would be a wrong record.
+        return Question(item, "duration", ())
     if item.reviewer_range is not None or not item.rates:
         return None
     known = effective_facts(standard, item, facts)
@@ -60,9 +63,15 @@ def question_for(standard: Standard, facts: Facts) -> Question | None:
 
 
 def _refused_key(item: Item, known: dict) -> str | None:
-    """A fact the teacher said that no rate of the item accepts (公开课 县级 under 校/片区)."""
+    """A fact the teacher said that the item's rates require and none accepts.
+
+    (公开课 县级 under a standard rating only 校级 and 片区.) A fact that some
+    rate does not look at (没发表, for a paper that may be rated by its award)
+    refuses nothing.
+    """
     for key in item.needs:
-        if known.get(key) is not None and known[key] not in item.choices(key):
+        required = all(key in dict(rate.when) for rate in item.rates)
+        if required and known.get(key) is not None and known[key] not in item.choices(key):
             return key
     return None
 

@@ -22,6 +22,8 @@ from storage.outbox import stamp
 
 # Claims that still count: the same states as storage.store.ACTIVE_STATES.
 _ACTIVE = ("pending_check", "pending_approval", "approved")
+# The standard id of a standing being worked out (see settle_standings).
+_MARK = ""
 # Ids per query: well under SQLite's limit on bound parameters.
 _CHUNK = 900
 _MEMBER_COLUMNS = (
@@ -113,13 +115,35 @@ class ReminderQueries:
              for person_id, standing in standings],
         )  # fmt: skip
 
+    def mark_standings(self, person_ids: list[int]) -> None:
+        """Stand in for standings about to be worked out; see settle_standings."""
+        self.db.conn.executemany(
+            "INSERT OR REPLACE INTO standings (person_id, standard_id) VALUES (?, ?)",
+            [(person_id, _MARK) for person_id in person_ids],
+        )
+
+    def settle_standings(self, standings: list[tuple[int, Standing]]) -> None:
+        """Save standings whose mark is still there.
+
+        A claim written since the mark dropped it (a trigger): that standing
+        may be out of date, so it stays missing and is worked out next time.
+        """
+        now = self.stamp()
+        self.db.conn.executemany(
+            "UPDATE standings SET standard_id = ?, standard_version = ?, period = ?, "
+            "claimed = ?, approved = ?, gap = ?, target = ?, only_bonus = ?, "
+            "rooms = ?, updated_at = ? WHERE person_id = ? AND standard_id = ?",
+            [(*_standing_row(standing), now, person_id, _MARK)
+             for person_id, standing in standings],
+        )  # fmt: skip
+
     def standing(self, person_id: int) -> Standing | None:
         row = self.db.execute(
             "SELECT standard_id, standard_version, period, claimed, approved, gap, "
             "target, only_bonus, rooms FROM standings WHERE person_id = ?",
             [person_id],
         ).fetchone()
-        return _standing(row) if row else None
+        return _standing(row) if row and row[0] != _MARK else None
 
     def members(self, role: str, school_ids: list[int] | None = None) -> list[Member]:
         """People of a role on the rosters of some schools (None: of all), by id."""
@@ -302,7 +326,7 @@ def _standing(row) -> Standing:
 
 
 def _member(row) -> Member:
-    standing = _standing(row[9:]) if row[9] is not None else None
+    standing = _standing(row[9:]) if row[9] not in (None, _MARK) else None
     return Member(
         row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]),
         bool(row[8]), standing,

@@ -268,3 +268,10 @@ def test_reviewed_claims_are_locked(conversation):
 def test_a_slip_is_read_and_said(conversation):
     reply = say(conversation, "公开客 县级 1次")
     assert "→ 2学时" in reply and "按“公开课”理解" in reply
+
+
+def test_a_timed_claim_without_a_length_is_asked(ticking):
+    conv, _ = ticking
+    assert "一共多长时间" in say(conv, "外出培训")
+    assert conv.summary("oa", "u1").claims == ()
+    assert "集中培训 · 半天 → 4学时" in say(conv, "半天")

@@ -177,7 +177,7 @@ def test_corpus_is_large_and_covers_both_standards():
 
 
 def test_labels_use_items_and_fact_values_of_their_standard():
-    asks = {"item", "period", *FACT_VALUES}
+    asks = {"item", "period", "duration", *FACT_VALUES}
     for line in LINES:
         standard = STANDARDS[line.standard]
         ids = {item.id for item in standard.items}
