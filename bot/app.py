@@ -1,6 +1,7 @@
 """The aiohttp app: the Official Account (and WeCom) callbacks before the conversation.
 
-When a push route is configured, the outbox sender runs with the app.
+When a push route is configured, the outbox sender runs with the app, and so
+does the scheduler (deadline reminders, batched review prompts).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Protocol
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from bot import outbox, wechat, wecom
+from bot import outbox, scheduler, wechat, wecom
 from bot.config import Config
 from handlers.inbound import Inbound
 
@@ -36,6 +37,7 @@ class Conversation(Protocol):
 CONFIG = web.AppKey("config", Config)
 CONVERSATION = web.AppKey("conversation", Conversation)
 SENDER = web.AppKey("sender", outbox.OutboxSender)
+SCHEDULER = web.AppKey("scheduler", scheduler.Scheduler)
 
 
 def create_app(config: Config, conversation: Conversation) -> web.Application:
@@ -51,6 +53,8 @@ def create_app(config: Config, conversation: Conversation) -> web.Application:
         app.router.add_post(config.wecom.path, _wecom_receive)
     if outbox.push_configured(config):
         app.cleanup_ctx.append(_outbox_sender)
+        # After the sender: it starts later and stops sooner, so it can wake it.
+        app.cleanup_ctx.append(_scheduler)
     app.on_cleanup.append(_close_conversation)
     return app
 
@@ -182,6 +186,15 @@ async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:
     """The sender runs from startup to cleanup, with its own connection and session."""
     async with outbox.running_sender(app[CONFIG]) as sender:
         app[SENDER] = sender
+        yield
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    """Reminders and review prompts are queued on time from startup to cleanup."""
+    async with scheduler.running_scheduler(
+        app[CONFIG], on_queued=app[SENDER].wake
+    ) as running:
+        app[SCHEDULER] = running
         yield
 
 

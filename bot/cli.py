@@ -1,4 +1,4 @@
-"""Command line: serve, chat, send, standards."""
+"""Command line: serve, chat, send, roster, prompts, remind, outbox, standards."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ _QUIET = {
     "roster": logging.WARNING,
     "prompts": logging.WARNING,
     "outbox": logging.WARNING,
+    "remind": logging.WARNING,
 }
 
 
@@ -89,6 +90,8 @@ def _parser() -> argparse.ArgumentParser:
     prompts = commands.add_parser("prompts", help="queue batched review prompts now")
     prompts.add_argument("--config", type=Path)
     prompts.set_defaults(run=_prompts)
+
+    _remind_parser(commands)
 
     outbox = commands.add_parser("outbox", help="count queued, sent and failed pushes")
     outbox.add_argument("--config", type=Path)
@@ -328,6 +331,59 @@ def _prompts(args) -> int:
     count = queue_prompts(store, standards, Replies())
     store.close()
     print(f"queued {count} review prompt(s)")
+    return 0
+
+
+def _remind_parser(commands) -> None:
+    remind = commands.add_parser(
+        "remind", help="queue deadline reminders now, or list them (--dry-run)"
+    )
+    remind.add_argument("--config", type=Path)
+    remind.add_argument(
+        "--dry-run", action="store_true", help="list who would get what; queue nothing"
+    )
+    remind.add_argument(
+        "--at",
+        type=_china_moment,
+        help='with --dry-run: "YYYY-MM-DD HH:MM", China time',
+    )
+    remind.add_argument(
+        "--json", action="store_true", help='one {"to", "role", "text"} per line'
+    )
+    remind.set_defaults(run=_remind)
+
+
+def _china_moment(text: str):
+    from bot.scheduler import china_moment
+
+    try:
+        return china_moment(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected YYYY-MM-DD HH:MM, got {text!r}"
+        ) from None
+
+
+def _remind(args) -> int:
+    import json
+
+    from bot.scheduler import CHINA, remind_now
+
+    if args.at and not args.dry_run:
+        print("--at goes with --dry-run: reminders are queued now", file=sys.stderr)
+        return 2
+    run = remind_now(load_config(args.config), args.at, dry_run=args.dry_run)
+    if args.json:
+        for r in run.reminders:
+            print(json.dumps({"to": r.to, "role": r.role, "text": r.text},
+                             ensure_ascii=False))  # fmt: skip
+        return 0
+    leave = run.leave_at.astimezone(CHINA)
+    done = "would queue" if args.dry_run else f"queued {run.queued} of"
+    print(f"{done} {len(run.reminders)} reminder(s), leaving {leave:%Y-%m-%d %H:%M} "
+          "China time")  # fmt: skip
+    for r in run.reminders:
+        print(f"\n→ {r.to}（{r.role}）\n{r.text}")
     return 0
 
 

@@ -12,7 +12,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from handlers import binding, claim, evidence, help, media, query, records, review
+from handlers import (
+    binding,
+    claim,
+    evidence,
+    help,
+    media,
+    query,
+    records,
+    reminder_switch,
+    review,
+)
 from handlers.context import Context
 from handlers.inbound import EVENT, FILE, IMAGE, TEXT, VOICE, Inbound
 from handlers.progress import progress_of
@@ -51,13 +61,16 @@ EVENTS: dict[str, Callable[[Context], str]] = {
 _FILLER_RE = re.compile(r"[\s,.;:!?，。；：！？、~～]+|一下|吧|呢|啊")
 
 
-# Commands with arguments: 删除 3, 修改 3 县级, 附件 3, 绑定 张三 某小学.
+# Commands with arguments (删除 3, 修改 3 县级, 附件 3, 绑定 张三 某小学) or many
+# phrasings (暂停提醒, 别再提醒我了).
 PATTERN_COMMANDS = [
     (records.DELETE_RE, records.delete),
     (records.RESUBMIT_RE, records.resubmit),
     (records.CHANGE_RE, records.change),
     (evidence.ATTACH_RE, evidence.attach),
     (binding.START_RE, binding.handle),
+    (reminder_switch.PAUSE_RE, reminder_switch.pause),
+    (reminder_switch.RESUME_RE, reminder_switch.resume),
 ]
 REVIEWERS = set(review.STAGES)
 

@@ -150,8 +150,9 @@ class ReminderBuilder:
                 checker, reviewer_rounds[checker.school_id], logged, today, waiting
             )
             reminders += [reminder] if reminder else []
+        tallies = _tallies(teachers) if approvers else {}
         for approver in approvers:
-            rows = _town_rows(approver.town_id, schools, teachers, waiting)
+            rows = _town_rows(approver.town_id, schools, tallies, waiting)
             reminder = self._approver(
                 approver, reviewer_rounds[approver.school_id], logged, today, rows
             )
@@ -274,20 +275,25 @@ class SchoolRow:
     approving: int
 
 
-def _town_rows(
-    town_id: int, schools: dict, teachers: list[Member], waiting: dict
-) -> list[SchoolRow]:
-    """Each school of the town with teachers or waiting claims, in roster order."""
-    counts: dict[int, list[int]] = {}
+def _tallies(teachers: list[Member]) -> dict[int, list[int]]:
+    """Per school: [teachers, teachers at target]."""
+    tallies: dict[int, list[int]] = {}
     for teacher in teachers:
-        tally = counts.setdefault(teacher.school_id, [0, 0])
+        tally = tallies.setdefault(teacher.school_id, [0, 0])
         tally[0] += 1
         tally[1] += teacher.standing is not None and teacher.standing.gap <= 0
+    return tallies
+
+
+def _town_rows(
+    town_id: int, schools: dict, tallies: dict, waiting: dict
+) -> list[SchoolRow]:
+    """Each school of the town with teachers or waiting claims, in roster order."""
     rows = []
     for school in schools.values():
         if school.town_id != town_id:
             continue
-        total, at_target = counts.get(school.id, (0, 0))
+        total, at_target = tallies.get(school.id, (0, 0))
         checking = _count(waiting[PENDING_CHECK], school.id)
         approving = _count(waiting[PENDING_APPROVAL], school.id)
         if total or checking or approving:

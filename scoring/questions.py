@@ -71,7 +71,11 @@ def _refused_key(item: Item, known: dict) -> str | None:
     """
     for key in item.needs:
         required = all(key in dict(rate.when) for rate in item.rates)
-        if required and known.get(key) is not None and known[key] not in item.choices(key):
+        if (
+            required
+            and known.get(key) is not None
+            and known[key] not in item.choices(key)
+        ):
             return key
     return None
 
