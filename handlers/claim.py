@@ -99,7 +99,9 @@ def _answer_duration(ctx: Context, pending: dict) -> str | None:
     if said.get("unit") not in convert:
         return None
     facts = facts.with_(quantity=said["quantity"], unit=said["unit"])
-    return record(ctx, [ParsedClaim(facts, pending["source"], pending["name"], frozenset())])
+    return record(
+        ctx, [ParsedClaim(facts, pending["source"], pending["name"], frozenset())]
+    )
 
 
 def _named_item(parse, choices: list[Choice]) -> Choice | None:
