@@ -36,7 +36,6 @@ from bench_engine import claims_for  # noqa: E402
 from bot.config import Config  # noqa: E402
 from bot.scheduler import Calendar, parallel_standings  # noqa: E402
 from handlers.reminders import CHINA, ReminderBuilder, compute_standings  # noqa: E402
-from handlers.replies import Replies  # noqa: E402
 from scoring.standard import load_standards  # noqa: E402
 from storage.store import Store  # noqa: E402
 
@@ -126,9 +125,7 @@ def build(path: Path, compute=None) -> tuple[float, int]:
     standards = load_standards()
     store = Store(path)
     try:
-        builder = ReminderBuilder(
-            store, standards, "capped-50", Replies(), compute=compute
-        )
+        builder = ReminderBuilder(store, standards, "capped-50", compute=compute)
         calendar = Calendar(Config().reminders)
         started = time.perf_counter()
         rounds = calendar.rounds_on(store.all_schools(), AT.date())

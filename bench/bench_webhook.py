@@ -35,6 +35,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -124,16 +125,18 @@ class Result:
 # --- servers -------------------------------------------------------------------
 
 
-def bot_argv(config: Config, workdir: Path) -> list[str]:
+def bot_argv(config: Config, workdir: Path, workers: int = 1) -> list[str]:
     path = workdir / "config.toml"
-    path.write_text(bot_toml(config, workdir / "xueshi.db"), encoding="utf-8")
+    toml = bot_toml(config, workdir / "xueshi.db", workers)
+    path.write_text(toml, encoding="utf-8")
     return [sys.executable, "-m", "bot", "serve", "--config", str(path)]
 
 
-def bot_toml(config: Config, database: Path) -> str:
+def bot_toml(config: Config, database: Path, workers: int = 1) -> str:
     wechat = config.wechat
+    server = {"host": "127.0.0.1", "port": config.server.port, "path": PATH}
     values = {
-        "server": {"host": "127.0.0.1", "port": config.server.port, "path": PATH},
+        "server": {**server, "workers": workers},
         "storage": {"database": str(database)},
         "wechat": {
             "mode": wechat.mode,
@@ -222,6 +225,9 @@ def _content(config: Config, delivery: Delivery, status: int, body: bytes) -> st
 TARGETS = (
     Target("bot (full path)", "plain", bot_argv, expect_recorded),
     Target("bot (full path)", "safe", bot_argv, expect_recorded),
+    # [server] workers = 2: one webhook process per core on a shared port.
+    Target("bot, 2 workers", "plain", partial(bot_argv, workers=2), expect_recorded),
+    Target("bot, 2 workers", "safe", partial(bot_argv, workers=2), expect_recorded),
     Target("aiohttp bare", "plain", bare_argv, expect_success),
     Target("WeRoBot + Gunicorn", "plain", werobot_argv, expect_echo),
 )
@@ -496,7 +502,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     print_table(results)
     print()
-    print("verdict:", verdict(results[0]))
+    for result in results:
+        if result.mode == "plain" and result.server.startswith("bot"):
+            print(f"verdict, {result.server}:", verdict(result))
     return 0 if all(r.ok for r in results) else 1
 
 

@@ -40,8 +40,14 @@ SENDER = web.AppKey("sender", outbox.OutboxSender)
 SCHEDULER = web.AppKey("scheduler", scheduler.Scheduler)
 
 
-def create_app(config: Config, conversation: Conversation) -> web.Application:
-    """The callback app; `conversation.close()` runs when the app is cleaned up."""
+def create_app(
+    config: Config, conversation: Conversation, *, background: bool = True
+) -> web.Application:
+    """The callback app; `conversation.close()` runs when the app is cleaned up.
+
+    `background`: this process also sends pushes and follows the schedule; with
+    several workers only the first one does.
+    """
     app = web.Application(client_max_size=config.server.max_body_bytes)
     app[CONFIG] = config
     app[CONVERSATION] = conversation
@@ -51,7 +57,7 @@ def create_app(config: Config, conversation: Conversation) -> web.Application:
     if config.wecom.enabled:
         app.router.add_get(config.wecom.path, _wecom_verify)
         app.router.add_post(config.wecom.path, _wecom_receive)
-    if outbox.push_configured(config):
+    if background and outbox.push_configured(config):
         app.cleanup_ctx.append(_outbox_sender)
         # After the sender: it starts later and stops sooner, so it can wake it.
         app.cleanup_ctx.append(_scheduler)
@@ -60,14 +66,19 @@ def create_app(config: Config, conversation: Conversation) -> web.Application:
 
 
 @contextlib.asynccontextmanager
-async def serving(config: Config, conversation: Conversation) -> AsyncIterator[str]:
+async def serving(
+    config: Config, conversation: Conversation, *, background: bool = True
+) -> AsyncIterator[str]:
     """Serve on `config.server.host`/`port` (0: any free port); yield the base URL."""
-    runner = web.AppRunner(
-        create_app(config, conversation), access_log_class=_AccessLogger
-    )
+    app = create_app(config, conversation, background=background)
+    runner = web.AppRunner(app, access_log_class=_AccessLogger)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, config.server.host, config.server.port)
+        # Several worker processes share the port; the kernel spreads connections.
+        shared = config.server.workers > 1
+        site = web.TCPSite(
+            runner, config.server.host, config.server.port, reuse_port=shared or None
+        )
         await site.start()
         yield _base_url(runner.addresses[0])
     finally:
@@ -79,12 +90,13 @@ async def run_server(
     conversation: Conversation,
     *,
     on_ready: Callable[[str], None] | None = None,
+    background: bool = True,
 ) -> None:
     """Serve until cancelled (Ctrl-C under asyncio.run); `on_ready` gets the base URL.
 
     Nothing is printed: the command line says where the server listens.
     """
-    async with serving(config, conversation) as base_url:
+    async with serving(config, conversation, background=background) as base_url:
         if on_ready is not None:
             on_ready(base_url)
         await asyncio.Event().wait()

@@ -131,6 +131,7 @@ def _serve(args) -> int:
     def ready(base_url: str) -> None:
         print(f"学时助手 listening on {base_url}{config.server.path}", flush=True)
         print(f"  mode={wechat.mode} standard={config.scoring.standard} "
+              f"workers={config.server.workers} "
               f"database={config.storage.database}")  # fmt: skip
         if config.dev_token:
             print(
@@ -138,9 +139,45 @@ def _serve(args) -> int:
             )
         print("  try it: python -m bot send '公开课 县级 1次'", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop
-        asyncio.run(run_server(config, conversation, on_ready=ready))
+    helpers = _start_workers(config)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop
+            asyncio.run(run_server(config, conversation, on_ready=ready))
+    finally:
+        for process in helpers:
+            process.terminate()
+            process.join(timeout=10)
     return 0
+
+
+def _start_workers(config) -> list:
+    """The extra webhook processes of `[server] workers`; they send no pushes."""
+    import multiprocessing
+    import signal
+
+    if config.server.workers == 1:
+        return []
+    # A plain `kill` stops the workers too, through the cleanup above.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    spawn = multiprocessing.get_context("spawn")
+    processes = [
+        spawn.Process(target=_worker, args=(config,), daemon=True, name=f"worker-{n}")
+        for n in range(1, config.server.workers)
+    ]
+    for process in processes:
+        process.start()
+    return processes
+
+
+def _worker(config) -> None:
+    from bot.app import run_server
+    from bot.runtime import build_conversation
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_server(config, build_conversation(config), background=False))
 
 
 def _chat(args) -> int:
@@ -367,12 +404,17 @@ def _china_moment(text: str):
 def _remind(args) -> int:
     import json
 
+    from bot.outbox import push_configured
     from bot.scheduler import CHINA, remind_now
 
     if args.at and not args.dry_run:
         print("--at goes with --dry-run: reminders are queued now", file=sys.stderr)
         return 2
-    run = remind_now(load_config(args.config), args.at, dry_run=args.dry_run)
+    config = load_config(args.config)
+    run = remind_now(config, args.at, dry_run=args.dry_run)
+    if not args.dry_run and not push_configured(config):
+        print("no [push] route is configured: the reminders wait in the outbox",
+              file=sys.stderr)  # fmt: skip
     if args.json:
         for r in run.reminders:
             print(json.dumps({"to": r.to, "role": r.role, "text": r.text},

@@ -45,6 +45,8 @@ class ServerConfig:
     port: int = 8080
     path: str = "/wechat"
     max_body_bytes: int = 64 * 1024
+    # Processes answering the webhook on one port; the first also sends pushes.
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,9 @@ _SECTIONS = {
 }
 # The reviewers' deadline when none is set: both review levels need this long.
 REVIEWERS_LEAD = timedelta(days=7)
+# Further before the deadline than this, a reviewers' deadline is a mistake
+# (such as one set after the deadline, which would fall a year early).
+REVIEWERS_LEAD_MOST = 120
 _MONTH_DAY_YEAR = 2001  # a year without 29 February, to check month-days in
 
 
@@ -282,6 +287,10 @@ def _validate(config: Config) -> None:
     server, wechat = config.server, config.wechat
     if not 0 <= server.port <= 65535:
         raise ConfigError(f"server.port: expected 0-65535, got {server.port}")
+    if not 1 <= server.workers <= 16:
+        raise ConfigError(f"server.workers: expected 1-16, got {server.workers}")
+    if server.workers > 1 and server.port == 0:
+        raise ConfigError("server.port: several workers need a fixed port, not 0")
     if not server.path.startswith("/"):
         raise ConfigError(
             f"server.path: expected a path starting with '/', got {server.path!r}"
@@ -377,6 +386,11 @@ def _validate_reminders(reminders: RemindersConfig) -> None:
         )
     for school, override in reminders.schools.items():
         _check_dates(f"reminders.schools.{school}", override)
+    _check_lead("reminders", reminders.deadline, reminders.reviewers_deadline)
+    for school, own in reminders.schools.items():
+        if own.reviewers_deadline:
+            deadline = own.deadline or reminders.deadline
+            _check_lead(f"reminders.schools.{school}", deadline, own.reviewers_deadline)
 
 
 def _check_dates(where: str, settings) -> None:
@@ -390,6 +404,21 @@ def _check_dates(where: str, settings) -> None:
                 f"{where}.{key}: expected days from 1 to 365 before the deadline, "
                 f"got {list(days)}"
             )
+
+
+def _check_lead(where: str, deadline: str, reviewers: str) -> None:
+    """The reviewers' deadline must come a little before the teachers' one."""
+    if not reviewers:
+        return
+    due = date(_MONTH_DAY_YEAR, *parse_month_day(deadline))
+    before = date(_MONTH_DAY_YEAR, *parse_month_day(reviewers))
+    if before > due:
+        before = before.replace(year=_MONTH_DAY_YEAR - 1)
+    if (due - before).days > REVIEWERS_LEAD_MOST:
+        raise ConfigError(
+            f"{where}.reviewers_deadline: expected a day at most "
+            f"{REVIEWERS_LEAD_MOST} days before the deadline {deadline}, got {reviewers!r}"
+        )
 
 
 def _check(where: str, parse, value: str, example: str):

@@ -58,7 +58,6 @@ from handlers.reminders import (
     Round,
     compute_standings,
 )
-from handlers.replies import Replies
 from scoring.standard import Standard, load_standards
 from storage.people import School
 from storage.reminders import Standing
@@ -351,9 +350,7 @@ def reminder_builder(
             config.storage.database, config.scoring.standards_dir, jobs, workers
         )
 
-    return ReminderBuilder(
-        store, standards, config.scoring.standard, Replies(), compute=compute
-    )
+    return ReminderBuilder(store, standards, config.scoring.standard, compute=compute)
 
 
 def parallel_standings(
@@ -412,7 +409,14 @@ def build_scheduler(
     on_queued: Callable[[], None] | None = None,
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> Scheduler:
+    """The server's scheduler on `store`, as [reminders] and [scoring] say."""
     settings = config.reminders
+    unknown = set(settings.schools) - {school.name for school in store.all_schools()}
+    if unknown:
+        logger.warning(
+            "[reminders.schools] names no school on the roster: %s",
+            ", ".join(sorted(unknown)),
+        )
     standards = load_standards(config.scoring.standards_dir)
     builder = reminder_builder(config, store, standards)
     every = (

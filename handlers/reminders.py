@@ -14,9 +14,10 @@ when a round is due and queues its messages through the outbox.
 - A central-school approver (中心校审定) gets each school of the town: teachers
   at target of all teachers, claims waiting for each level.
 
-Nobody gets more than one reminder a day: a person already in the reminder
-log for the round's day is left out, which is what keeps a restart, or a
-manual run on a scheduled day, from sending anything twice.
+Nobody gets more than one reminder a day: a person in the reminder log for
+the round's day or a later one (of the same season) is left out. That keeps
+a restart from sending anything twice, and a manual run from being followed
+by a scheduled round of that day or a late catch-up of an older one.
 """
 
 from __future__ import annotations
@@ -25,11 +26,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from handlers.progress import Room, standing_from
 from handlers.replies import Replies
 from handlers.review import claim_view
+from scoring.numbers import display
 from scoring.standard import PeriodSpan, Standard
 from storage.people import APPROVER, CHECKER, TEACHER
 from storage.reminders import Logged, Member, Standing
@@ -91,6 +94,14 @@ def compute_standings(store: Store, standards: dict[str, Standard], jobs: Jobs):
     ]
 
 
+class ReminderReplies(Replies):
+    """The same templates; hours shown from a cache, since a season's list is long."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.env.filters["h"] = lru_cache(maxsize=4096)(display)
+
+
 class ReminderBuilder:
     """Builds the messages of some rounds; one per process, like Replies."""
 
@@ -99,65 +110,80 @@ class ReminderBuilder:
         store: Store,
         standards: dict[str, Standard],
         default_standard: str,
-        replies: Replies,
         *,
         compute: Compute | None = None,
+        replies: Replies | None = None,
     ) -> None:
         self.store = store
         self.standards = standards
         self.default = standards[default_standard]
-        self.replies = replies
+        self.replies = replies or ReminderReplies()
         self.compute = compute or (
             lambda jobs: compute_standings(store, standards, jobs)
         )
 
     def build(self, rounds: list[Round], now: datetime) -> list[Reminder]:
-        """The messages of these rounds at `now`, leaving out whoever had one that day."""
+        """The rounds' messages at `now`, leaving out who had one that day or later."""
         if not rounds:
             return []
         today = now.astimezone(CHINA).date()
         schools = {school.id: school for school in self.store.all_schools()}
-        teacher_rounds = {r.school_id: r for r in rounds if r.audience == TEACHERS}
-        reviewer_rounds = {r.school_id: r for r in rounds if r.audience == REVIEWERS}
-        checkers = self._wanting(CHECKER, reviewer_rounds)
-        approvers = self._wanting(APPROVER, reviewer_rounds)
+        by_audience = {TEACHERS: {}, REVIEWERS: {}}
+        for rnd in rounds:
+            by_audience[rnd.audience][rnd.school_id] = rnd
+        checkers = self._wanting(CHECKER, by_audience[REVIEWERS])
+        approvers = self._wanting(APPROVER, by_audience[REVIEWERS])
 
+        # Approvers count every teacher of their town, reminded today or not.
         towns = {a.town_id for a in approvers}
-        counted = set(teacher_rounds)
+        counted = set(by_audience[TEACHERS])
         counted |= {s.id for s in schools.values() if s.town_id in towns}
         teachers = self.fresh_teachers(
             None if counted == set(schools) else sorted(counted), today
         )
 
-        logged = self.store.reminders_logged(
-            {r.day for r in rounds}, {r.season for r in rounds}
-        )
-        reminders = []
-        for teacher in teachers:
-            if teacher.school_id in teacher_rounds:
-                reminder = self._teacher(
-                    teacher, teacher_rounds[teacher.school_id], logged, today
-                )
-                reminders += [reminder] if reminder else []
-        waiting = {}
+        logged = self.store.reminders_logged({r.season for r in rounds}, ONCE_A_SEASON)
+        reminders = [
+            self._teacher(t, by_audience[TEACHERS][t.school_id], logged, today)
+            for t in teachers
+            if t.school_id in by_audience[TEACHERS]
+        ]
         if checkers or approvers:
-            waiting = {
-                status: self.store.queues_by_school(status)
-                for status in (PENDING_CHECK, PENDING_APPROVAL)
-            }
-        for checker in checkers:
-            reminder = self._checker(
-                checker, reviewer_rounds[checker.school_id], logged, today, waiting
-            )
-            reminders += [reminder] if reminder else []
-        tallies = _tallies(teachers) if approvers else {}
+            reminders += self._reviewers(
+                checkers, approvers, by_audience[REVIEWERS], logged, today,
+                schools, teachers,
+            )  # fmt: skip
+        reminders = [r for r in reminders if r is not None]
+        logger.info("built %d reminder(s) for %d round(s)", len(reminders), len(rounds))
+        return reminders
+
+    def _reviewers(
+        self,
+        checkers: list[Member],
+        approvers: list[Member],
+        rounds: dict[int, Round],
+        logged: Logged,
+        today: date,
+        schools: dict,
+        teachers: list[Member],
+    ) -> list[Reminder | None]:
+        """School reviewers with claims waiting; approvers, with their town's rows."""
+        waiting = {
+            status: self.store.queues_by_school(status)
+            for status in (PENDING_CHECK, PENDING_APPROVAL)
+        }
+        reminders = [
+            self._checker(c, rounds[c.school_id], logged, today, waiting)
+            for c in checkers
+        ]
+        tallies = _tallies(teachers)
         for approver in approvers:
             rows = _town_rows(approver.town_id, schools, tallies, waiting)
-            reminder = self._approver(
-                approver, reviewer_rounds[approver.school_id], logged, today, rows
+            reminders.append(
+                self._approver(
+                    approver, rounds[approver.school_id], logged, today, rows
+                )
             )
-            reminders += [reminder] if reminder else []
-        logger.info("built %d reminder(s) for %d round(s)", len(reminders), len(rounds))
         return reminders
 
     def fresh_teachers(self, school_ids: list[int] | None, today: date) -> list[Member]:
@@ -307,11 +333,13 @@ def _count(queues: dict, school_id: int) -> int:
 
 
 def _had(member: Member, rnd: Round, logged: Logged) -> bool:
-    return (member.id, rnd.day.isoformat()) in logged.days
+    """Whether the person was reminded on the round's day or later (a manual run)."""
+    latest = logged.latest.get((member.id, rnd.season.isoformat()), "")
+    return latest >= rnd.day.isoformat()
 
 
 def _had_this_season(member: Member, kind: str, rnd: Round, logged: Logged) -> bool:
-    return (member.id, kind, rnd.season.isoformat()) in logged.seasons
+    return (member.id, kind, rnd.season.isoformat()) in logged.kinds
 
 
 _SPANS: dict[tuple[int, date], tuple[Standard, PeriodSpan]] = {}

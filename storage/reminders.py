@@ -2,7 +2,7 @@
 
 A standing is what reminders need of a person's progress (totals, gap, the
 items with most room). handlers/progress.py writes it whenever it works out
-a person's progress; triggers (schema v6) drop it whenever a claim, the
+a person's progress; triggers (schema v7) drop it whenever a claim, the
 person's standard or school changes, so a missing row means "work it out
 again" and a present one is current for the standard version and period it
 names.
@@ -94,10 +94,10 @@ class Queue:
 
 @dataclass(frozen=True)
 class Logged:
-    """Reminders queued before: per person and day, and once-a-season ones."""
+    """Reminders queued before in some seasons (named by their deadline)."""
 
-    days: frozenset[tuple[int, str]]
-    seasons: frozenset[tuple[int, str, str]]  # (person, kind, season)
+    latest: dict[tuple[int, str], str]  # (person, season) → the latest day
+    kinds: frozenset[tuple[int, str, str]]  # (person, kind, season)
 
 
 class ReminderQueries:
@@ -106,6 +106,7 @@ class ReminderQueries:
     # --- standings --------------------------------------------------------------
 
     def save_standings(self, standings: list[tuple[int, Standing]]) -> None:
+        """Keep standings worked out from the claims as the caller's transaction sees them."""
         now = self.stamp()
         self.db.conn.executemany(
             "INSERT OR REPLACE INTO standings (person_id, standard_id, "
@@ -173,7 +174,8 @@ class ReminderQueries:
             rows = self.db.execute(
                 "SELECT person_id, id, period, standard_id, status, facts, "
                 f"reviewer_hours FROM claims WHERE person_id IN ({marks}) "
-                f"AND status IN ({states}) ORDER BY person_id, id",
+                # "+status": look claims up by person, not by the status index.
+                f"AND +status IN ({states}) ORDER BY person_id, id",
                 [*chunk, *_ACTIVE],
             ).fetchall()
             for person_id, claim_id, period, standard_id, status, facts, hours in rows:
@@ -197,41 +199,36 @@ class ReminderQueries:
 
     # --- the reminder log ------------------------------------------------------------
 
-    def reminders_logged(self, days: set[date], seasons: set[date]) -> Logged:
-        """What was queued on these days, and in these seasons once a season."""
-        day_keys = sorted(d.isoformat() for d in days)
-        season_keys = sorted(s.isoformat() for s in seasons)
-        on_days = set()
-        for chunk in _chunks(day_keys):
-            marks = ",".join("?" * len(chunk))
-            on_days.update(
+    def reminders_logged(self, seasons: set[date], kinds: tuple[str, ...]) -> Logged:
+        """Who was reminded in these seasons, up to which day; who got these kinds."""
+        latest, given = {}, set()
+        kind_marks = ",".join("?" * len(kinds))
+        for season in sorted(s.isoformat() for s in seasons):
+            for person_id, day in self.db.execute(
+                "SELECT person_id, MAX(day) FROM reminder_log WHERE season = ? "
+                "GROUP BY person_id",
+                [season],
+            ).fetchall():
+                latest[person_id, season] = day
+            given.update(
                 self.db.execute(
-                    f"SELECT person_id, day FROM reminder_log WHERE day IN ({marks})",
-                    chunk,
+                    "SELECT DISTINCT person_id, kind, season FROM reminder_log "
+                    f"WHERE season = ? AND kind IN ({kind_marks})",
+                    [season, *kinds],
                 ).fetchall()
             )
-        in_seasons = set()
-        for chunk in _chunks(season_keys):
-            marks = ",".join("?" * len(chunk))
-            in_seasons.update(
-                self.db.execute(
-                    "SELECT person_id, kind, season FROM reminder_log "
-                    f"WHERE season IN ({marks})",
-                    chunk,
-                ).fetchall()
-            )
-        return Logged(frozenset(on_days), frozenset(in_seasons))
+        return Logged(latest, frozenset(given))
 
     def record_reminder(
         self, person_id: int, day: date, kind: str, season: date
     ) -> bool:
-        """Log a reminder as queued; False if this person had one that day already."""
+        """Log a reminder as queued; False if the person had one that day or later."""
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO reminder_log (person_id, day, kind, season, "
             "queued_at) SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM "
-            "reminder_log WHERE person_id = ? AND day = ?)",
+            "reminder_log WHERE person_id = ? AND season = ? AND day >= ?)",
             [person_id, day.isoformat(), kind, season.isoformat(), self.stamp(),
-             person_id, day.isoformat()],
+             person_id, season.isoformat(), day.isoformat()],
         )  # fmt: skip
         return cursor.rowcount == 1
 
@@ -300,8 +297,10 @@ def _fraction(text: str | None) -> Fraction | None:
     return None if text is None else _exact(text)
 
 
+@lru_cache(maxsize=65_536)
 def _exact(text: str) -> Fraction:
-    # Stored by str(Fraction): "238/5" or "50"; reading the two ints is faster.
+    # Stored by str(Fraction): "238/5" or "50". Totals repeat across a town's
+    # teachers, so most are read once.
     numerator, _, denominator = text.partition("/")
     return Fraction(int(numerator), int(denominator or 1))
 
@@ -326,9 +325,13 @@ def _standing(row) -> Standing:
     sid, version, period, claimed, approved, gap, target, only_bonus, rooms = row
     return Standing(
         sid, version, period, _exact(claimed), _exact(approved), _exact(gap),
-        _exact(target), _fraction(only_bonus),
-        tuple((item, _fraction(hours)) for item, hours in json.loads(rooms)),
+        _exact(target), _fraction(only_bonus), _rooms(rooms),
     )  # fmt: skip
+
+
+@lru_cache(maxsize=65_536)
+def _rooms(text: str) -> tuple[tuple[str, Fraction | None], ...]:
+    return tuple((item, _fraction(hours)) for item, hours in json.loads(text))
 
 
 def _member(row) -> Member:

@@ -227,7 +227,7 @@ def _v7_reminders(db: sqlite_utils.Database) -> None:
             "only_bonus": str,
             "rooms": str,
             "updated_at": str,
-        },  # fmt: skip
+        },
         pk="person_id",
         foreign_keys=[("person_id", "people", "id")],
     )
@@ -246,16 +246,15 @@ def _v7_reminders(db: sqlite_utils.Database) -> None:
             f"CREATE TRIGGER standings_{name} AFTER {event} "
             f"BEGIN DELETE FROM standings WHERE person_id IN ({who}); END"
         )
-    # One row per reminder queued: a person gets at most one a day; `season`
-    # (the teachers' deadline) finds the once-a-season ones.
+    # One row per reminder queued. `season` (the teachers' deadline) finds who
+    # was reminded up to which day, and the once-a-season ones.
     db["reminder_log"].create(
         {"person_id": int, "day": str, "kind": str, "season": str, "queued_at": str},
         pk=("person_id", "day", "kind"),
         foreign_keys=[("person_id", "people", "id")],
         not_null={"season", "queued_at"},
     )
-    db["reminder_log"].create_index(["day"])
-    db["reminder_log"].create_index(["season"])
+    db["reminder_log"].create_index(["season", "person_id", "day"])
     # A scheduled round (a school's teachers or reviewers on one day) ran.
     db["reminder_rounds"].create(
         {"school_id": int, "day": str, "audience": str, "done_at": str},
@@ -264,7 +263,7 @@ def _v7_reminders(db: sqlite_utils.Database) -> None:
     )
     # Who can be reached, and the queues by state, for every teacher at once.
     db["identities"].create_index(["person_id"])
-    db["claims"].create_index(["status"])
+    db["claims"].create_index(["status", "person_id"])
 
 
 MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_rescorings),
