@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from functools import cached_property
 
 from scoring.engine import EngineClaim, Ledger, build_ledger, reachable
 from scoring.standard import Item, Standard
@@ -33,7 +34,7 @@ class Progress:
     def target(self) -> Fraction:
         return self.standard.target.hours
 
-    @property
+    @cached_property
     def gap(self) -> Fraction:
         return self.claimed.gap()
 
@@ -47,6 +48,16 @@ class Progress:
 
     def rooms(self, limit: int = SUGGESTIONS) -> list[Room]:
         """Items where hours can still be earned, the roomiest first."""
+        if limit == SUGGESTIONS:
+            return self._suggested
+        return self._ranked_rooms(limit)
+
+    @cached_property
+    def _suggested(self) -> list[Room]:
+        # Asked for by the reply and by the saved standing: worked out once.
+        return self._ranked_rooms(SUGGESTIONS)
+
+    def _ranked_rooms(self, limit: int) -> list[Room]:
         ledger, best = self.claimed, _best_rates(self.standard)
         ranked = []
         for item in self.standard.items:
