@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 from contextlib import contextmanager
@@ -98,11 +99,16 @@ class Store(
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=5000")
+        # Writers queue on a lock file before BEGIN: a waiting process wakes the
+        # moment the lock is free, where SQLite's busy handler sleeps and retries.
+        self._lock = None if str(path) == ":memory:" else open(f"{path}.lock", "a")  # noqa: SIM115
         self.version = migrate(self.db)
         self._depth = 0
 
     def close(self) -> None:
         self.db.conn.close()
+        if self._lock is not None:
+            self._lock.close()
 
     def stamp(self) -> str:
         """Now, as stored: UTC in ISO format."""
@@ -118,17 +124,23 @@ class Store(
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        else:
-            self.db.execute("COMMIT")
+            self.db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            else:
+                self.db.execute("COMMIT")
+            finally:
+                self._depth = 0
         finally:
-            self._depth = 0
+            if self._lock is not None:
+                fcntl.flock(self._lock, fcntl.LOCK_UN)
 
     # --- inbox: processed message keys and the answer given -----------------
 
