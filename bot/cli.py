@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     unbind.add_argument("--config", type=Path)
     unbind.set_defaults(run=_roster_unbind)
 
+    audit = commands.add_parser("audit", help="who decided what: the audit log")
+    audit.add_argument(
+        "--claim", type=int, help="only this claim (the number reviewers see)"
+    )
+    audit.add_argument("--config", type=Path)
+    audit.set_defaults(run=_audit)
+
     prompts = commands.add_parser("prompts", help="queue batched review prompts now")
     prompts.add_argument("--config", type=Path)
     prompts.set_defaults(run=_prompts)
@@ -440,4 +447,14 @@ def _outbox(args) -> int:
         store.close()
     for state, count in counts.items():
         print(f"{state:<12} {count:>6}")
+    return 0
+
+
+def _audit(args) -> int:
+    from handlers.replies import Replies
+
+    _, store, _ = _open_store(args)
+    decisions = store.decisions(args.claim)
+    store.close()
+    print(Replies().render("audit", decisions=decisions))
     return 0

@@ -10,7 +10,6 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from handlers import (
     binding,
@@ -26,14 +25,13 @@ from handlers import (
 from handlers.context import Context
 from handlers.inbound import EVENT, FILE, IMAGE, TEXT, VOICE, Inbound
 from handlers.progress import progress_of
-from handlers.replies import Replies
+from handlers.replies import CHINA, Replies
 from scoring.parser import Parser, normalize
 from scoring.standard import Standard
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 
 # Commands by the words teachers use for them; anything else is read as a claim.
 COMMANDS: dict[str, Callable[[Context], str]] = {}

@@ -28,7 +28,8 @@ CHANGE_RE = re.compile(
 
 def details(ctx: Context) -> str:
     progress = current_progress(ctx)
-    return ctx.render("details", p=progress)
+    evidence = {c.id: ctx.store.evidence_count(c.id) for c in progress.claims}
+    return ctx.render("details", p=progress, evidence=evidence)
 
 
 def undo(ctx: Context) -> str:

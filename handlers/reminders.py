@@ -27,10 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from handlers.progress import Room, standing_from
-from handlers.replies import Replies
+from handlers.replies import CHINA, Replies
 from handlers.review import claim_view
 from scoring.numbers import display
 from scoring.standard import PeriodSpan, Standard
@@ -40,7 +39,6 @@ from storage.store import PENDING_APPROVAL, PENDING_CHECK, Store
 
 logger = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 # Who a round is for.
 TEACHERS = "teachers"
 REVIEWERS = "reviewers"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -10,6 +13,14 @@ import templates
 from scoring.numbers import display
 
 _TEMPLATE_DIR = Path(templates.__file__).parent
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_time(stamp: str) -> str:
+    """A stored UTC time as a person reads it: China time, to the minute."""
+    return datetime.fromisoformat(stamp).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
 
 
 class Replies:
@@ -25,6 +36,8 @@ class Replies:
             auto_reload=False,  # templates ship with the code; no stat() per reply
         )
         self.env.filters["h"] = display
+        self.env.filters["china"] = china_time
+        self.env.filters["fraction"] = Fraction
 
     def render(self, template: str, /, **values) -> str:
         text = self.env.get_template(f"{template}.j2").render(**values)

@@ -203,3 +203,33 @@ def test_a_reviewer_lowers_a_claim_within_its_rule(town):
     assert "两节没有记录" in pushes(conv, "张三")[-1]
     assert conv.summary("oa", "t1").claimed.total == 2
     assert "审核老师核定为2学时" in say(conv, "t1", "明细")
+
+
+def test_an_xlsx_roster_imports_like_the_csv(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for line in ROSTER.strip().splitlines():
+        cells = line.split(",")
+        sheet.append([int(c) if c.isdigit() else c for c in cells])  # 工号 as numbers
+    path = tmp_path / "roster.xlsx"
+    book.save(path)
+    store = Store(tmp_path / "x.db")
+    report = import_roster(store, path, set(load_standards()))
+    assert (report.added, report.rejected) == (8, [])
+    assert (
+        store.people_named("张三", [store.school_named("一小").id])[0]["staff_no"]
+        == "1001"
+    )
+    store.close()
+
+
+def test_the_audit_log_reads_who_decided_what(town):
+    conv, _ = town
+    bind_all(conv)
+    say(conv, "t1", "公开课 县级 1次")
+    say(conv, "r1", "退回 1 缺少证书")
+    text = Replies().render("audit", decisions=conv.store.decisions())
+    assert "#1  李四 退回：待核查 → 已退回，0学时，理由：缺少证书" in text
+    assert "2026-12-03 10:00" in text  # China time
