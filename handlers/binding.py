@@ -7,12 +7,13 @@ import re
 
 from handlers.context import Context
 from scoring.parser import normalize
+from storage.people import TEACHER
 
 logger = logging.getLogger(__name__)
 
 START_RE = re.compile(r"^(?:绑定|綁定)")
 BIND_RE = re.compile(
-    r"^(?:绑定|綁定|绑)\s*(?P<name>\S+?)\s+(?P<school>\S+)(?:\s+(?P<staff>\S+))?$"
+    r"^(?:绑定|綁定)\s*(?P<name>\S+?)\s+(?P<school>\S+)(?:\s+(?P<staff>\S+))?$"
 )
 
 
@@ -34,6 +35,9 @@ def handle(ctx: Context) -> str:
     if len(people) > 1:
         return ctx.render("bind_ambiguous", name=name, people=people, schools=schools)
     target = people[0]
+    if target["role"] != TEACHER and not staff:
+        # A reviewer's rights must not go to whoever knows the name and the school.
+        return ctx.render("bind_need_staff", name=name, school=schools[0].name)
     if ctx.store.identity_of(target["id"], ctx.inbound.channel):
         return ctx.render("bind_taken", name=name)
     ctx.store.bind(ctx.inbound.channel, ctx.inbound.user, ctx.person.id, target["id"])

@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 # How long a question waits for its answer; after that a reply is read afresh.
 QUESTION_LIFETIME = timedelta(minutes=30)
+# Beyond these a message is more likely a slip than a record: the bot asks again.
+MOST_UNITS = 1000  # of any one claim (节, 次, 小时 …)
+MOST_CLAIMS = 10  # in one message
 _CHOICE_RE = re.compile(
     r"^(?:选|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|项|条|种)?$"
 )
@@ -39,6 +42,8 @@ def handle(ctx: Context) -> str:
     parse = ctx.parser.parse(ctx.inbound.text, ctx.today)
     if not parse.understood:
         return ctx.render("not_understood", stray=parse.stray, examples=_examples(ctx))
+    if len(parse.claims) > MOST_CLAIMS:
+        return ctx.render("too_many_claims", count=len(parse.claims), most=MOST_CLAIMS)
     return record(ctx, [_dated(c, ctx) for c in parse.claims])
 
 
@@ -47,7 +52,7 @@ def record(ctx: Context, claims: list[ParsedClaim]) -> str:
     period = ctx.standard.period.span_of(ctx.today)
     accepted, problems = [], []
     for claim in claims:
-        problem = _problem(ctx, claim, period)
+        problem = problem_of(ctx, claim, period)
         (problems if problem else accepted).append(problem or claim)
     question = next((p for p in problems if p["kind"] == "question"), None)
     if question:
@@ -84,6 +89,12 @@ def answer(ctx: Context, pending: dict) -> str | None:
             return None  # a new claim, not an answer
     else:
         choice = _chosen(ctx.inbound.text, choices)
+        if choice is None and _CHOICE_RE.match(
+            normalize(ctx.inbound.text).strip(" .。!！~")
+        ):
+            # A number that is not one of the choices: ask again, keep the claim waiting.
+            ctx.store.ask(ctx.person.id, pending, ctx.now + QUESTION_LIFETIME)
+            return ctx.render("question_range", count=len(choices))
     if choice is None:
         return None
     facts = Facts.from_json(pending["facts"]).with_(**{choice.key: choice.value})
@@ -130,7 +141,7 @@ def _dated(claim: ParsedClaim, ctx: Context) -> ParsedClaim:
     return replace(claim, facts=claim.facts.with_(day=ctx.today))
 
 
-def _problem(ctx: Context, claim: ParsedClaim, period) -> dict | None:
+def problem_of(ctx: Context, claim: ParsedClaim, period) -> dict | None:
     """Why a claim can't be recorded as it stands, as template values; None if it can."""
     item = ctx.standard.item(claim.facts.item)
     if claim.candidates:
@@ -138,7 +149,10 @@ def _problem(ctx: Context, claim: ParsedClaim, period) -> dict | None:
         question = Question(None, "item", choices, refused=claim.name)
         return {"kind": "question", "item": item, "claim": claim, "q": question}
     if claim.facts.day not in period:
-        return {"kind": "out_of_period", "item": item, "claim": claim, "period": period}
+        return {"kind": "out_of_period", "item": item, "claim": claim, "period": period,
+                "future": claim.facts.day > ctx.today}  # fmt: skip
+    if not 0 < claim.facts.quantity <= MOST_UNITS:
+        return {"kind": "quantity", "item": item, "claim": claim}
     question = question_for(ctx.standard, claim.facts)
     if question:
         return {"kind": "question", "item": item, "claim": claim, "q": question}

@@ -42,7 +42,12 @@ class Progress:
     def only_bonus_left(self) -> Fraction | None:
         """Hours of the gap that no claim of the teacher's own can earn, if any."""
         most = reachable(self.standard)
-        if most is None or most >= self.target or self.claimed.total < most:
+        if (
+            most is None
+            or most >= self.target
+            or self.claimed.total < most
+            or not self.gap
+        ):
             return None
         return self.target - most
 
@@ -158,3 +163,16 @@ def current_progress(ctx) -> Progress:
     return progress_of(
         ctx.store, ctx.person.id, ctx.standard, period.start.isoformat(), period.label
     )
+
+
+def counted_now(store: Store, standards: dict, claim: ClaimRecord) -> Fraction:
+    """What a claim counts today, after every cap, among its teacher's claims.
+
+    The hours stored with a claim are those of the moment it was recorded; a
+    later claim, a reviewer's value or a return can change them.
+    """
+    standard = standards[claim.standard_id]
+    mine = [c for c in store.claims_for(claim.person_id, claim.period)
+            if c.standard_id == standard.id]  # fmt: skip
+    line = build_ledger(standard, engine_claims(mine)).lines.get(claim.id)
+    return line.counted if line is not None else Fraction(0)

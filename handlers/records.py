@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
+from handlers.claim import problem_of
 from handlers.context import Context
 from handlers.progress import current_progress
 from scoring.engine import score_claim
@@ -55,12 +56,20 @@ def change(ctx: Context) -> str:
         return ctx.render("record_missing", number=number)
     if claim.status not in (PENDING_CHECK, RETURNED):
         return ctx.render("record_locked", claim=claim, action="修改")
+    if claim.standard_id != ctx.standard.id:
+        return ctx.render("record_old_standard", claim=claim)
     facts = _corrected(ctx, claim, match.group("rest"))
     if facts is None:
         return ctx.render("record_change_unread", claim=claim)
     question = question_for(ctx.standard, facts)
     if question:
         return ctx.render("record_change_unread", claim=claim, q=question)
+    period = ctx.standard.period.span_of(ctx.today)
+    problem = problem_of(
+        ctx, ParsedClaim(facts, rest_of(match), "", frozenset()), period
+    )
+    if problem:
+        return ctx.render("claim_problems", problems=[problem], question=None)
     hours = score_claim(ctx.standard, facts).hours
     ctx.store.change_claim(claim.id, facts, ctx.inbound.text, hours)
     if claim.status == RETURNED:  # corrected after a return: back to the school
@@ -74,6 +83,10 @@ def change(ctx: Context) -> str:
     return ctx.render(
         "record_changed", number=number, facts=facts, line=line, p=progress
     )
+
+
+def rest_of(match) -> str:
+    return match.group("rest").strip()
 
 
 def _corrected(ctx: Context, claim: ClaimRecord, rest: str):

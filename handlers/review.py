@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from handlers.context import Context
+from handlers.progress import counted_now
 from scoring.engine import ScoringError, score_claim
 from scoring.parser import normalize
 from storage.people import APPROVER, CHECKER
@@ -23,9 +24,11 @@ logger = logging.getLogger(__name__)
 APPROVE_RE = re.compile(
     r"^(?:通过|同意|批准|审核通过)\s*(?P<which>全部|所有|[\d\s,，、]+)$"
 )
-RETURN_RE = re.compile(r"^(?:退回|驳回|不通过|打回)\s*(?P<id>\d+)\s*(?P<reason>.*)$")
+RETURN_RE = re.compile(
+    r"^(?:退回|驳回|不通过|打回)\s*(?P<id>\d{1,9})\s*(?P<reason>.*)$"
+)
 ADJUST_RE = re.compile(
-    r"^(?:改|调整|赋分)\s*(?P<id>\d+)\s*(?:为|成)?\s*(?P<hours>\d+(?:\.\d+)?)\s*(?:学时|学分)"
+    r"^(?:改|调整|赋分)\s*(?P<id>\d{1,9})\s*(?:为|成)?\s*(?P<hours>\d+(?:\.\d+)?)\s*(?:学时|学分)"
     r"\s*(?P<reason>.*)$"
 )
 QUEUE_WORDS = ("待办", "待审", "待核查", "待审定", "审核", "队列", "待处理")
@@ -93,7 +96,14 @@ def _waiting(ctx: Context, stage: Stage):
 def _approve(ctx: Context, stage: Stage, which: str) -> str:
     mine = {w.claim_id for w in _waiting(ctx, stage)}
     everything = which in ("全部", "所有")
-    ids = sorted(mine) if everything else [int(x) for x in re.findall(r"\d+", which)]
+    said = re.findall(r"\d+", which)
+    # Each claim once, in the order given; a number too long for an id matches none.
+    ids = (
+        sorted(mine)
+        if everything
+        else list(dict.fromkeys(int(x) for x in said if len(x) < 10))
+    )
+    ids += [0] * sum(len(x) >= 10 for x in said)
     done, refused = [], []
     for claim_id in ids:
         reason = _refusal(ctx, stage, claim_id, mine)
@@ -102,9 +112,10 @@ def _approve(ctx: Context, stage: Stage, which: str) -> str:
         if reason:
             refused.append((claim_id, reason))
             continue
-        claim = ctx.store.claim(claim_id)
+        counted = counted_now(ctx.store, ctx.standards, ctx.store.claim(claim_id))
+        ctx.store.set_counted(claim_id, counted)
         ctx.store.decide(claim_id, ctx.person.id, "approve", stage.approved,
-                         hours_after=claim.hours_counted)  # fmt: skip
+                         hours_after=counted)  # fmt: skip
         _notify(ctx, claim_id, "approve", stage)
         done.append(_view(ctx, claim_id))
     logger.info("reviewer %s approved %d claim(s)", ctx.person.id, len(done))
@@ -135,6 +146,9 @@ def _adjust(
         return ctx.render("review_done", action="adjust", stage=stage, done=[],
                           refused=[(claim_id, refusal)], left=None)  # fmt: skip
     claim = ctx.store.claim(claim_id)
+    setting_a_value = _standard_of(ctx, claim).item(claim.facts.item).reviewer_range
+    if not reason and setting_a_value is None:  # lowering a claim needs a why
+        return ctx.render("review_need_reason", claim_id=claim_id, adjust=True)
     low, high = _allowed(ctx, claim)
     if not low <= hours <= high:
         return ctx.render("review_adjust_range", claim_id=claim_id, low=low, high=high)
@@ -147,9 +161,11 @@ def _adjust(
 
 def _refusal(ctx: Context, stage: Stage, claim_id: int, mine: set[int]) -> str | None:
     """Why this reviewer may not act on the claim now, as a reason code."""
+    claim = ctx.store.find_claim(claim_id) if 0 < claim_id < 10**9 else None
+    if claim is not None and claim.person_id == ctx.person.id:
+        return "own"  # nobody checks their own claim
     if claim_id in mine:
         return None
-    claim = ctx.store.find_claim(claim_id)
     if claim is None:
         return "missing"
     if claim.status != stage.waiting:
@@ -184,11 +200,12 @@ def _view(ctx: Context, claim_id: int) -> dict:
 
 
 def claim_view(store, standards: dict, claim_id: int) -> dict:
-    """A claim with its teacher, standard, item and evidence count, for reviewers."""
+    """A claim with its teacher, standard, item, hours now and evidence, for reviewers."""
     claim = store.claim(claim_id)
     standard = standards[claim.standard_id]
     return {"claim": claim, "teacher": store.person(claim.person_id), "standard": standard,
             "item": standard.item(claim.facts.item),
+            "counted": counted_now(store, standards, claim),
             "evidence": store.evidence_count(claim_id)}  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import json
 import sqlite3
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -102,6 +103,9 @@ class Store(
         # Writers queue on a lock file before BEGIN: a waiting process wakes the
         # moment the lock is free, where SQLite's busy handler sleeps and retries.
         self._lock = None if str(path) == ":memory:" else open(f"{path}.lock", "a")  # noqa: SIM115
+        if self._lock is not None:
+            # Closed with the store even when a caller forgets close().
+            weakref.finalize(self, self._lock.close)
         self.version = migrate(self.db)
         self._depth = 0
 
@@ -266,6 +270,8 @@ class Store(
                 "facts": _facts_text(facts),
                 "text": text,
                 "hours_raw": str(hours_raw),
+                # A reviewer's value was for the claim as it was; it goes with it.
+                "reviewer_hours": None,
                 "activity_date": facts.day.isoformat() if facts.day else None,
                 "updated_at": self.stamp(),
             },

@@ -275,3 +275,27 @@ def test_a_timed_claim_without_a_length_is_asked(ticking):
     assert "一共多长时间" in say(conv, "外出培训")
     assert conv.summary("oa", "u1").claims == ()
     assert "集中培训 · 半天 → 4学时" in say(conv, "半天")
+
+
+# --- found by trying to break it -------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["听课 0节", "公开课 县级 0次", "听课 5000节"])
+def test_zero_or_absurd_quantities_are_not_recorded(conversation, text):
+    assert "不对，没有记录" in say(conversation, text)
+    assert conversation.summary("oa", "u1").claims == ()
+
+
+def test_a_flood_of_claims_in_one_message_is_refused(conversation):
+    assert "一次最多记" in say(conversation, "听课1节，" * 50)
+    assert conversation.summary("oa", "u1").claims == ()
+
+
+def test_a_later_day_without_a_year_is_last_years_and_says_so(conversation):
+    assert "2025年12月20日 不在本期" in say(conversation, "12月20日 公开课 县级 1次")
+
+
+def test_an_answer_out_of_range_asks_again(conversation):
+    say(conversation, "研修成果")
+    assert "1 到 5" in say(conversation, "9")
+    assert "→ 4学时" in say(conversation, "2")

@@ -57,10 +57,10 @@ BINDINGS = [
     ("u-zhang", "绑定 张三 一小"),
     ("u-li", "绑定 李梅 一小"),
     ("u-wang", "绑定 王芳 一小"),
-    ("r-yi", "绑定 李四 一小"),
+    ("r-yi", "绑定 李四 一小 1009"),
     ("u-zhao", "绑定 赵六 二小"),
-    ("r-er", "绑定 刘二 二小"),
-    ("a-town", "绑定 王五 中心校"),
+    ("r-er", "绑定 刘二 二小 2009"),
+    ("a-town", "绑定 王五 中心校 9001"),
 ]
 # 二小 hands in three days earlier; its reviewers then finish by 12-18.
 SETTINGS = RemindersConfig(

@@ -64,9 +64,9 @@ def pushes(conv, person_name=None):
 
 def bind_all(conv):
     assert "绑定成功" in say(conv, "t1", "绑定 张三 一小")
-    assert "绑定成功" in say(conv, "r1", "绑定 李四 一小")
-    assert "绑定成功" in say(conv, "a1", "绑定 王五 中心校")
-    assert "绑定成功" in say(conv, "r2", "绑定 刘二 二小")
+    assert "绑定成功" in say(conv, "r1", "绑定 李四 一小 1002")
+    assert "绑定成功" in say(conv, "a1", "绑定 王五 中心校 9001")
+    assert "绑定成功" in say(conv, "r2", "绑定 刘二 二小 2002")
 
 
 def test_roster_import_twice_changes_nothing(tmp_path):
@@ -198,7 +198,8 @@ def test_a_reviewer_lowers_a_claim_within_its_rule(town):
     conv, _ = town
     bind_all(conv)
     say(conv, "t1", "听课 12节")
-    assert "只能定为 0-2.4" in say(conv, "r1", "改 1 3学时")
+    assert "改分需要写明理由" in say(conv, "r1", "改 1 2学时")
+    assert "只能定为 0-2.4" in say(conv, "r1", "改 1 3学时 太多")
     assert "已改为 2学时" in say(conv, "r1", "改 1 2学时 两节没有记录")
     assert "两节没有记录" in pushes(conv, "张三")[-1]
     assert conv.summary("oa", "t1").claimed.total == 2
@@ -233,3 +234,83 @@ def test_the_audit_log_reads_who_decided_what(town):
     text = Replies().render("audit", decisions=conv.store.decisions())
     assert "#1  李四 退回：待核查 → 已退回，0学时，理由：缺少证书" in text
     assert "2026-12-03 10:00" in text  # China time
+
+
+# --- found by trying to break it -------------------------------------------------
+
+
+def test_nobody_approves_their_own_claim(town):
+    conv, _ = town
+    bind_all(conv)
+    say(conv, "r1", "公开课 县级 1次")  # a reviewer is a teacher too
+    assert "是你自己的申报" in say(conv, "r1", "通过 1")
+    assert conv.store.decisions() == []
+
+
+def test_one_message_approves_a_claim_once(town):
+    conv, _ = town
+    bind_all(conv)
+    say(conv, "t1", "公开课 县级 1次")
+    assert "已通过 1 条" in say(conv, "r1", "通过 1 1,1，1、1")
+    assert len(conv.store.decisions()) == 1
+    assert len(pushes(conv, "张三")) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "通过 99999999999999999999",
+        "退回 99999999999999999999 x",
+        "改 99999999999999999999 1学时 x",
+    ],
+)
+def test_huge_claim_numbers_are_no_fault(town, text):
+    conv, _ = town
+    bind_all(conv)
+    assert "抱歉" not in say(conv, "r1", text)
+
+
+def test_notices_and_queues_show_hours_as_counted_now(town):
+    conv, _ = town
+    bind_all(conv)
+    say(conv, "t1", "学校特色研修成果")
+    say(conv, "r1", "改 1 6学时 特色")
+    assert "→ 6学时" in say(conv, "r1", "待办")
+    say(conv, "r1", "通过 1")
+    say(conv, "a1", "通过 1")
+    assert "已认定，计 6学时" in pushes(conv, "张三")[-1]
+    assert conv.store.decisions()[-1]["hours_after"] == "6"
+
+
+def test_one_school_bonus_a_year(town):
+    conv, _ = town
+    bind_all(conv)
+    for number in (1, 2):
+        say(conv, "t1", "学校特色研修成果")
+        say(conv, "r1", f"改 {number} 6学时 特色")
+    assert conv.summary("oa", "t1").claimed.total == 6
+
+
+def test_a_change_drops_the_reviewers_value(town):
+    conv, _ = town
+    bind_all(conv)
+    say(conv, "t1", "公开课 省级 1次")
+    say(conv, "r1", "改 1 3学时 只有县级证书")
+    say(conv, "t1", "修改 1 学校特色研修成果")
+    assert "需要先赋分" in say(conv, "r1", "通过 1")
+
+
+@pytest.mark.parametrize("date", ["2025年10月1日", "2024年10月1日"])
+def test_a_change_cannot_move_a_claim_out_of_its_period(town, date):
+    conv, _ = town
+    say(conv, "t1", "公开课 省级 1次")
+    say(conv, "t1", "公开课 省级 1次")
+    assert "不在本期" in say(conv, "t1", f"修改 2 {date} 公开课 省级 1次")
+    assert conv.summary("oa", "t1").claimed.total == 4
+
+
+def test_reviewers_bind_with_their_staff_number(town):
+    conv, _ = town
+    assert "加上工号" in say(conv, "x", "绑定 李四 一小")
+    assert "名单里没有" in say(conv, "x", "绑定 李四 一小 9999")
+    assert "绑定成功" in say(conv, "x", "绑定 李四 一小 1002")

@@ -82,8 +82,8 @@ def test_a_season_over_http(tmp_path):
                     return wechat_sim.parse_reply(config, params, answer)
 
                 assert "绑定成功" in await say("o-teacher", "绑定 张三 一小")
-                assert "绑定成功" in await say("o-checker", "绑定 李四 一小")
-                assert "绑定成功" in await say("o-approver", "绑定 王五 中心校")
+                assert "绑定成功" in await say("o-checker", "绑定 李四 一小 1002")
+                assert "绑定成功" in await say("o-approver", "绑定 王五 中心校 9001")
 
                 assert "→ 2学时" in await say("o-teacher", "公开课 县级 1次")
                 params, body = wechat_sim.build_request(
