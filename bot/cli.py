@@ -129,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _serve(args) -> int:
     from bot.app import run_server
+    from bot.outbox import push_configured
     from bot.runtime import build_conversation
 
     config = load_config(args.config)
@@ -144,7 +145,14 @@ def _serve(args) -> int:
             print(
                 f"  development token: {wechat.token}  (set [wechat] token for production)"
             )
-        print("  try it: python -m bot send '公开课 县级 1次'", flush=True)
+        if not push_configured(config):
+            print("  pushes: off (set [wechat] app_id and app_secret, or [wecom]); "
+                  "prompts, decisions and reminders wait in the outbox")  # fmt: skip
+        where = f" --config {args.config}" if args.config else ""
+        print(
+            f"  try it: {sys.executable} -m bot send{where} '公开课 县级 1次'",
+            flush=True,
+        )
 
     helpers = _start_workers(config)
     try:

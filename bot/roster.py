@@ -92,12 +92,23 @@ def import_roster(store: Store, path: Path, standards: set[str]) -> ImportReport
     """Add and update people from a roster file, in one transaction."""
     report = ImportReport()
     seen: dict[tuple[str, str, str], int] = {}
+    school_standard: dict[tuple[str, str], tuple[str, int]] = {}
     with store.transaction():
         for number, raw in enumerate(read_rows(path), start=2):
             row, reason = check_row(raw, standards)
             key = (row.town, row.school, row.staff_no) if row else None
             if row and key in seen:
                 reason = ("duplicate", {"row": row, "first": seen[key]})
+            elif row and row.standard:
+                # A school has one standard: a second, different one is a slip.
+                first = school_standard.setdefault(
+                    (row.town, row.school), (row.standard, number)
+                )
+                if first[0] != row.standard:
+                    reason = (
+                        "conflict",
+                        {"row": row, "first": first[1], "standard": first[0]},
+                    )
             if reason:
                 report.rejected.append((number, *reason))
                 continue

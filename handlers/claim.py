@@ -57,6 +57,10 @@ def record(ctx: Context, claims: list[ParsedClaim]) -> str:
     question = next((p for p in problems if p["kind"] == "question"), None)
     if question:
         _remember(ctx, question)
+        # One question at a time: the others wait for the teacher to send them again.
+        for later in problems:
+            if later["kind"] == "question" and later is not question:
+                later["kind"] = "question_later"
     if not accepted:
         return ctx.render("claim_problems", problems=problems, question=question)
 

@@ -30,7 +30,17 @@ CHANGE_RE = re.compile(
 def details(ctx: Context) -> str:
     progress = current_progress(ctx)
     evidence = {c.id: ctx.store.evidence_count(c.id) for c in progress.claims}
-    return ctx.render("details", p=progress, evidence=evidence)
+    period = ctx.standard.period.span_of(ctx.today).start.isoformat()
+    returned = [
+        (c, _last_reason(ctx, c.id))
+        for c in ctx.store.claims_for(ctx.person.id, period, (RETURNED,))
+    ]
+    return ctx.render("details", p=progress, evidence=evidence, returned=returned)
+
+
+def _last_reason(ctx: Context, claim_id: int) -> str:
+    returns = [d for d in ctx.store.decisions(claim_id) if d["action"] == "return"]
+    return returns[-1]["reason"] if returns else ""
 
 
 def undo(ctx: Context) -> str:

@@ -314,3 +314,26 @@ def test_reviewers_bind_with_their_staff_number(town):
     assert "加上工号" in say(conv, "x", "绑定 李四 一小")
     assert "名单里没有" in say(conv, "x", "绑定 李四 一小 9999")
     assert "绑定成功" in say(conv, "x", "绑定 李四 一小 1002")
+
+
+def test_a_school_has_one_standard_in_a_roster(tmp_path):
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "姓名,学校,中心校,角色,工号,标准\n"
+        "甲,一小,镇,教师,1,capped-50\n乙,一小,镇,教师,2,annual-80\n",
+        encoding="utf-8",
+    )
+    store = Store(tmp_path / "r.db")
+    report = import_roster(store, path, set(load_standards()))
+    assert [(n, c) for n, c, _ in report.rejected] == [(3, "conflict")]
+    assert import_roster(store, path, set(load_standards())).updated == 0
+    store.close()
+
+
+def test_returned_claims_stay_in_the_details_with_their_reason(town):
+    conv, _ = town
+    bind_all(conv)
+    say(conv, "t1", "公开课 县级 1次")
+    say(conv, "r1", "退回 1 缺少证书")
+    details = say(conv, "t1", "明细")
+    assert "被退回" in details and "#1 公开课" in details and "缺少证书" in details
