@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import logging
+import socket
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
@@ -64,7 +65,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--user", default="本地教师", help="the teacher's name in the simulator"
     )
-    chat.add_argument("--standard", help="standard id, e.g. capped-50 or annual-80")
+    chat.add_argument(
+        "--standard", type=_standard_id, help="standard id, e.g. capped-50 or annual-80"
+    )
     chat.add_argument("--db", type=Path, help="SQLite file (default: from config)")
     chat.set_defaults(run=_chat)
 
@@ -120,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     rescore.add_argument("--config", type=Path)
     rescore.add_argument("--db", type=Path, help="SQLite file (default: from config)")
     rescore.add_argument(
-        "--on", help="a day in the period, YYYY-MM-DD (default: today)"
+        "--on", type=_iso_day, help="a day in the period, YYYY-MM-DD (default: today)"
     )
     rescore.add_argument("--apply", action="store_true", help="write and record it")
     rescore.set_defaults(run=_standards_rescore)
@@ -135,8 +138,11 @@ def _serve(args) -> int:
     config = load_config(args.config)
     conversation = build_conversation(config)
     wechat = config.wechat
+    helpers: list = []
+    listening: list[str] = []
 
     def ready(base_url: str) -> None:
+        listening.append(base_url)
         print(f"学时助手 listening on {base_url}{config.server.path}", flush=True)
         print(f"  mode={wechat.mode} standard={config.scoring.standard} "
               f"workers={config.server.workers} "
@@ -153,16 +159,38 @@ def _serve(args) -> int:
             f"  try it: {sys.executable} -m bot send{where} '公开课 县级 1次'",
             flush=True,
         )
+        # Only once this process holds the port, or each worker fails on it too.
+        helpers.extend(_start_workers(config))
 
-    helpers = _start_workers(config)
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop
             asyncio.run(run_server(config, conversation, on_ready=ready))
+    except OSError as exc:
+        problem = None if listening else _listen_problem(config.server, exc)
+        if problem is None:
+            raise
+        raise ConfigError(problem) from None
     finally:
         for process in helpers:
             process.terminate()
             process.join(timeout=10)
     return 0
+
+
+def _listen_problem(server, exc: OSError) -> str | None:
+    """The setting to blame when the server cannot listen; None if it is not that."""
+    where = f"{server.host}:{server.port}"
+    if isinstance(exc, socket.gaierror):
+        return (
+            f"server.host: cannot find the address of {server.host!r} ({exc.strerror})"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return f"server.port: {server.port} is already in use ({where})"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"server.host: {server.host} is not an address of this machine"
+    if exc.errno == errno.EACCES:
+        return f"server.port: not allowed to listen on {where} ({exc.strerror})"
+    return None
 
 
 def _start_workers(config) -> list:
@@ -200,9 +228,7 @@ def _chat(args) -> int:
     from bot.runtime import build_conversation
 
     config = load_config(args.config)
-    if args.db:
-        config = replace(config, storage=replace(config.storage, database=args.db))
-    conversation = build_conversation(config, args.standard)
+    conversation = build_conversation(config, args.standard, args.db)
     if args.standard:
         conversation.use_standard(chat.CHANNEL, args.user, args.standard)
     return chat.main(conversation, args.user, args.json)
@@ -241,10 +267,14 @@ def _standards_example_problems(standard) -> list[str]:
     for item in standard.items:
         if not item.example:
             continue
-        claims = parser.parse(item.example, date.today()).claims
+        where = f"[[item]] {item.id} example {_shortened(item.example)!r}"
+        try:
+            claims = parser.parse(item.example, date.today()).claims
+        except ValueError as exc:  # such as a number past int()'s limit on digits
+            problems.append(f"{where}: the parser fails on it ({exc})")
+            continue
         read = [c.facts.item for c in claims]
         if read != [item.id]:
-            where = f"[[item]] {item.id} example {item.example!r}"
             problems.append(
                 f"{where}: is read as {read or 'nothing'}, not as this item"
             )
@@ -252,8 +282,13 @@ def _standards_example_problems(standard) -> list[str]:
         try:
             score_claim(standard, claims[0].facts)
         except ScoringError as exc:
-            problems.append(f"[[item]] {item.id} example {item.example!r}: {exc}")
+            problems.append(f"{where}: {exc}")
     return problems
+
+
+def _shortened(text: str, most: int = 60) -> str:
+    """Text cut for a one-line report: an example may hold thousands of digits."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _standards_show(args) -> int:
@@ -267,6 +302,27 @@ def _standards_show(args) -> int:
         return 1
     print(Replies().render("standard_table", standard=standards[args.id]))
     return 0
+
+
+def _standard_id(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "expected a standard id, such as capped-50, got an empty one"
+        )
+    return text
+
+
+def _iso_day(text: str) -> str:
+    """The text of a day written YYYY-MM-DD, once it is a real day."""
+    from datetime import date
+
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a day as YYYY-MM-DD, got {text!r}"
+        ) from None
+    return text
 
 
 def _standards_rescore(args) -> int:

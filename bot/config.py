@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import os
+import re
 import secrets
+import sys
 import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
@@ -171,6 +174,17 @@ REVIEWERS_LEAD = timedelta(days=7)
 # (such as one set after the deadline, which would fall a year early).
 REVIEWERS_LEAD_MOST = 120
 _MONTH_DAY_YEAR = 2001  # a year without 29 February, to check month-days in
+# bot.app answers its health check here, beside the callbacks.
+_HEALTH_PATH = "/healthz"
+# The longest wait between review prompts: rarer ones are of no use, and a huge
+# number overflowed the scheduler's timedelta.
+PROMPT_MINUTES_MOST = 24 * 60
+# A Token as the consoles take it: WeChat's 3-32 letters and digits, WeCom's up
+# to 32. Known gap: for WeChat, punctuation is let through, because the tests'
+# shared TOKEN ("test-token" in tests/support.py) is read through config files;
+# with that renamed, this can be [A-Za-z0-9]{3,32} as well.
+_WECHAT_TOKEN_RE = re.compile(r"[!-~]{3,32}")
+_WECOM_TOKEN_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 def load_config(path: Path | str | None = None, env: dict | None = None) -> Config:
@@ -198,13 +212,30 @@ def load_config(path: Path | str | None = None, env: dict | None = None) -> Conf
 
 
 def _read_toml(path: Path) -> dict:
+    where = f"config file {path}"
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {path}: not found") from None
+        raise ConfigError(f"{where}: not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{where}: is a folder; expected a TOML file") from None
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    if text.startswith("\ufeff"):
+        raise ConfigError(
+            f"{where}: file starts with a byte-order mark; save as UTF-8 without BOM"
+        )
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path}: not valid TOML ({exc})") from None
+        raise ConfigError(f"{where}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: arrays or tables nested too deeply") from None
+    except ValueError:  # int()'s limit on digits, let through by tomllib
+        most = sys.get_int_max_str_digits()
+        raise ConfigError(f"{where}: a number has more than {most} digits") from None
 
 
 def _check_unknown_sections(raw: dict) -> None:
@@ -284,17 +315,46 @@ def _coerce(where: str, default, value, cls, key):
 
 
 def _validate(config: Config) -> None:
-    server, wechat = config.server, config.wechat
+    _validate_server(config.server)
+    _validate_wechat(config.wechat)
+    _validate_files(config)
+    _validate_wecom(config)
+    _validate_push(config.push)
+    _validate_reminders(config.reminders)
+
+
+def _validate_server(server: ServerConfig) -> None:
     if not 0 <= server.port <= 65535:
         raise ConfigError(f"server.port: expected 0-65535, got {server.port}")
     if not 1 <= server.workers <= 16:
         raise ConfigError(f"server.workers: expected 1-16, got {server.workers}")
     if server.workers > 1 and server.port == 0:
         raise ConfigError("server.port: several workers need a fixed port, not 0")
-    if not server.path.startswith("/"):
+    if server.host and set(server.host) <= set("0123456789."):  # meant as IPv4
+        try:
+            ipaddress.IPv4Address(server.host)
+        except ValueError:
+            raise ConfigError(
+                f"server.host: {server.host!r} is not an IPv4 address "
+                "(four numbers 0-255, such as 127.0.0.1)"
+            ) from None
+    if not _is_url_path(server.path):
         raise ConfigError(
-            f"server.path: expected a path starting with '/', got {server.path!r}"
+            "server.path: expected a path starting with '/', without spaces, '?', "
+            f"'#' or braces, got {server.path!r}"
         )
+    if server.path == _HEALTH_PATH:
+        raise ConfigError(
+            f"server.path: {_HEALTH_PATH} is where the health check answers; "
+            "expected another path, such as /wechat"
+        )
+    if server.max_body_bytes <= 0:
+        raise ConfigError(
+            f"server.max_body_bytes: expected bytes above 0, got {server.max_body_bytes}"
+        )
+
+
+def _validate_wechat(wechat: WechatConfig) -> None:
     if wechat.mode not in MODES:
         raise ConfigError(
             f"wechat.mode: expected one of {', '.join(MODES)}, got {wechat.mode!r}"
@@ -321,9 +381,32 @@ def _validate(config: Config) -> None:
             )
         if not wechat.token:
             raise ConfigError(f"wechat.token: required in {wechat.mode} mode")
-    _validate_wecom(config)
-    _validate_push(config.push)
-    _validate_reminders(config.reminders)
+    if wechat.token and not _WECHAT_TOKEN_RE.fullmatch(wechat.token):
+        raise ConfigError(
+            "wechat.token: expected 3-32 characters without spaces, as the WeChat "
+            f"console takes them (letters and digits); {_token_fault(wechat.token)}"
+        )
+    if wechat.max_clock_skew_seconds < 0:
+        raise ConfigError(
+            "wechat.max_clock_skew_seconds: expected 0 or more seconds, "
+            f"got {wechat.max_clock_skew_seconds}"
+        )
+
+
+def _validate_files(config: Config) -> None:
+    """Paths that would only fail later, when the server or a command opens them."""
+    if config.storage.database.is_dir():
+        raise ConfigError(
+            f"storage.database: {config.storage.database} is a folder; "
+            "expected a database file, such as data/xueshi.db"
+        )
+    folder = config.scoring.standards_dir
+    if folder is not None and not folder.is_dir():
+        state = "is a file" if folder.exists() else "does not exist"
+        raise ConfigError(
+            f"scoring.standards_dir: {folder} {state}; "
+            "expected a folder of standard files (.toml)"
+        )
 
 
 def _validate_wecom(config: Config) -> None:
@@ -335,15 +418,25 @@ def _validate_wecom(config: Config) -> None:
     for key in ("token", "encoding_aes_key"):
         if not getattr(wecom, key):
             raise ConfigError(f"wecom.{key}: required for the WeCom callback")
+    if not _WECOM_TOKEN_RE.fullmatch(wecom.token):
+        raise ConfigError(
+            "wecom.token: expected up to 32 letters and digits, as the WeCom console "
+            f"takes them; {_token_fault(wecom.token)}"
+        )
     if not _is_aes_key(wecom.encoding_aes_key):
         raise ConfigError(
             "wecom.encoding_aes_key: expected the 43-character EncodingAESKey of the "
             f"app's callback settings, got {len(wecom.encoding_aes_key)} characters"
         )
-    if not wecom.path.startswith("/") or wecom.path in (config.server.path, "/healthz"):
+    if not _is_url_path(wecom.path) or wecom.path in (config.server.path, _HEALTH_PATH):
         raise ConfigError(
-            "wecom.path: expected a path starting with '/', other than server.path "
-            f"and /healthz, got {wecom.path!r}"
+            "wecom.path: expected a path starting with '/', without spaces, '?', '#' "
+            f"or braces, other than server.path and {_HEALTH_PATH}, got {wecom.path!r}"
+        )
+    if wecom.max_clock_skew_seconds < 0:
+        raise ConfigError(
+            "wecom.max_clock_skew_seconds: expected 0 or more seconds, "
+            f"got {wecom.max_clock_skew_seconds}"
         )
     if not wecom.api_base_url.startswith(("http://", "https://")):
         raise ConfigError(
@@ -379,10 +472,10 @@ def _validate_reminders(reminders: RemindersConfig) -> None:
             f"reminders.send_at: {reminders.send_at} falls in quiet_hours "
             f"{reminders.quiet_hours}; expected a time outside them"
         )
-    if reminders.prompt_minutes < 0:
+    if not 0 <= reminders.prompt_minutes <= PROMPT_MINUTES_MOST:
         raise ConfigError(
-            "reminders.prompt_minutes: expected 0 (off) or more, "
-            f"got {reminders.prompt_minutes}"
+            "reminders.prompt_minutes: expected 0 (off) or more, up to "
+            f"{PROMPT_MINUTES_MOST} (once a day), got {reminders.prompt_minutes}"
         )
     for school, override in reminders.schools.items():
         _check_dates(f"reminders.schools.{school}", override)
@@ -466,6 +559,22 @@ def in_span(moment: time, span: tuple[time, time]) -> bool:
     return moment >= start or moment < end
 
 
+def _is_url_path(path: str) -> bool:
+    """A path the router takes as written: '/', then no spaces, '?', '#' or braces."""
+    return path.startswith("/") and not any(
+        c.isspace() or not c.isprintable() or c in "?#{}" for c in path
+    )
+
+
+def _token_fault(token: str) -> str:
+    """What is wrong with a token, without showing the secret itself."""
+    if any(c.isspace() or not c.isprintable() for c in token):
+        return "this one holds a space or a control character"
+    if not (token.isascii() and token.isalnum()):
+        return "this one holds characters other than letters and digits"
+    return f"this one has {len(token)} characters"
+
+
 def _is_aes_key(value: str) -> bool:
     """43 base64 characters that decode to the 32 bytes of an AES-256 key."""
     if len(value) != 43:
@@ -478,12 +587,18 @@ def _is_aes_key(value: str) -> bool:
 
 def _dev_token(data_dir: Path) -> str:
     """A random token kept in the data folder, so it stays the same across restarts."""
-    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / "dev-token"
-    if path.exists():
-        token = path.read_text(encoding="utf-8").strip()
-        if token:
-            return token
-    token = "dev-" + secrets.token_hex(8)
-    path.write_text(token + "\n", encoding="utf-8")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            token = path.read_text(encoding="utf-8").strip()
+            if token:
+                return token
+        token = "dev-" + secrets.token_hex(8)
+        path.write_text(token + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"storage.database: cannot keep the development token in its folder "
+            f"{data_dir} ({exc.strerror}); set [wechat] token or another database"
+        ) from None
     return token

@@ -8,7 +8,9 @@ first, so that `standards check` can list them all at once.
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,6 +20,7 @@ from pathlib import Path
 from scoring.numbers import to_fraction
 
 BUILTIN_DIR = Path(__file__).parent / "standards"
+BOM = "\ufeff"  # what a UTF-8 byte-order mark reads as
 
 # Facts a rate may depend on, and the values the parser can produce for them.
 LEVELS = ("国家级", "省级", "市级", "县级", "区级", "片区", "镇级", "校级")
@@ -301,17 +304,38 @@ class Standard:
 def load_standard(path: Path | str) -> Standard:
     """Read and check one standard file; raise StandardError listing every problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise StandardError(str(path), ["file not found"]) from None
-    except UnicodeDecodeError:
-        raise StandardError(str(path), ["the file is not UTF-8 text"]) from None
+    text = _read_text(path)
+    if text.startswith(BOM):
+        problem = "file starts with a byte-order mark; save as UTF-8 without BOM"
+        raise StandardError(str(path), [problem])
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise StandardError(str(path), [f"not valid TOML: {exc}"]) from None
+    except RecursionError:
+        problem = "arrays or tables are nested too deeply to read"
+        raise StandardError(str(path), [problem]) from None
+    except ValueError:
+        # tomllib lets int()'s limit on digits through as a plain ValueError.
+        problem = f"a number has more than {sys.get_int_max_str_digits()} digits"
+        raise StandardError(str(path), [problem]) from None
     return build_standard(raw, source=str(path), text=text)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise StandardError(str(path), ["file not found"]) from None
+    except IsADirectoryError:
+        problem = "this is a folder; expected a standard file (.toml)"
+        raise StandardError(str(path), [problem]) from None
+    except OSError as exc:
+        raise StandardError(
+            str(path), [f"cannot be read: {exc.strerror or exc}"]
+        ) from None
+    except UnicodeDecodeError:
+        raise StandardError(str(path), ["the file is not UTF-8 text"]) from None
 
 
 def load_standards(extra_dir: Path | None = None) -> dict[str, Standard]:
@@ -490,6 +514,10 @@ class _Reader:
             self.problem("unit", f"expected 学时 or 学分, got {unit!r}")
         categories = self.all("category", top, self.category)
         items = self.all("item", top, lambda i, r: self.item(i, r, unit))
+        if not items:
+            self.problem(
+                "top level", "no items: a standard needs at least one [[item]]"
+            )
         groups = self.all("group", top, self.group)
         targets = self.all("target", top, self.target)
         if not targets:
@@ -497,6 +525,8 @@ class _Reader:
         period = self.period(top.get("period", {}))
         equivalents = self.equivalents(top.get("level_equivalents", {}))
         _Consistency(self, items, categories, groups, targets).check()
+        overall_cap = self.amount("overall_cap", top.get("overall_cap"))
+        year_cap = self.amount("year_cap", top.get("year_cap"))
         if self.problems:
             return None
         return Standard(
@@ -508,11 +538,11 @@ class _Reader:
             targets=targets,
             categories=categories,
             items=items,
-            overall_cap=self.amount("overall_cap", top.get("overall_cap")),
+            overall_cap=overall_cap,
             level_equivalents=equivalents,
             note=top.get("note", ""),
             groups=groups,
-            year_cap=self.amount("year_cap", top.get("year_cap")),
+            year_cap=year_cap,
             source=top.get("source", ""),
         )
 
@@ -534,9 +564,17 @@ class _Reader:
         if not _KIND_TESTS[AMOUNT](value):
             self.problem(where, f"expected a number, got {value!r}")
             return None
-        amount = to_fraction(
-            value.replace(" ", "") if isinstance(value, str) else value
-        )
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problem(where, f"expected a finite number, got {value}")
+            return None
+        try:
+            amount = to_fraction(
+                value.replace(" ", "") if isinstance(value, str) else value
+            )
+        except ValueError:  # past int()'s limit on digits
+            limit = sys.get_int_max_str_digits()
+            self.problem(where, f"expected a number of at most {limit} digits")
+            return None
         if amount < 0:
             self.problem(where, f"expected a number of at least 0, got {value}")
             return None
@@ -671,15 +709,25 @@ class _Reader:
         return first, last
 
     def month_day(self, where: str, text, check: bool) -> tuple[int, int]:
+        """A day that comes back every year, such as 09-01."""
         if not check:
             return (1, 1)
         try:
             month, day = (int(p) for p in str(text).split("-"))
-            date(2024, month, day)  # a leap year accepts 02-29
-            return (month, day)
+            date(_LEAP_YEAR, month, day)
         except ValueError:
             self.problem(where, f"expected MM-DD, got {text!r}")
             return (1, 1)
+        try:
+            date(_COMMON_YEAR, month, day)
+        except ValueError:
+            self.problem(
+                where,
+                f"{text} is missing from years that are not leap years, so a "
+                "yearly date cannot fall on it; use 02-28 or 03-01",
+            )
+            return (1, 1)
+        return (month, day)
 
     # --- items ------------------------------------------------------------
 
@@ -913,7 +961,7 @@ class _ItemRules:
                 ("later", item.later),
                 ("batch", item.batch),
             )
-            if v
+            if v is not None  # batch = 0 is reported already, but is still a batch
         ]
         if len(shapes) > 1:
             self.problem(
@@ -1006,6 +1054,9 @@ class _Consistency:
                         f"minimums name {category!r}, not a [[category]]",
                     )
 
+
+# A month-day is read in a leap year, to tell "no such day" from "not every year".
+_LEAP_YEAR, _COMMON_YEAR = 2024, 2023
 
 _HEADER_RE = re.compile(r"^\s*\[\[\s*([A-Za-z_]+)\s*\]\]")
 

@@ -63,6 +63,20 @@ LESSON_VERBS = {
 # --- patterns -------------------------------------------------------------------
 
 NUM = NUMBER_PATTERN
+# A number as written, readable or not: digits and numerals with whatever glues
+# them (1,000 3-5 3~5 三到五 2.5 5. 1/2 1e3 十几 三分之一 三点五 2^3), so the
+# scan never reads a piece of one (the 5 of -5, the 000 of 1,000, the 一 of
+# 三分之一). numbers.parse_amount decides whether the whole is a number.
+_ATOM = r"(?:[\d零〇一二两俩三四五六七八九十百亿几]|(?<!\d)千|[千万](?!字))"
+_GLUE = r"(?:\s*[-~到至—]\s*|[.,/⁄^×*÷+:]|分之|点)"
+RUN = rf"(?:{_ATOM}+(?:{_GLUE}{_ATOM}+|(?<=\d)[a-z]+{_ATOM}*)*(?:\.(?!\d))?(?:个半|半)?|半)"
+# What makes a number no exact count when said before it: a sign (+ alone
+# leaves it as it is), a bound or an approximation (不到5节, 约3次, 数十节).
+SIGNS = "+"
+PREFIX = (r"(?:[-+~^<>=≈±≤≥]|\.(?=\d)|负|不到|不足|不满|未满|少于|低于|小于|将近|接近"
+          r"|差不多|大约|大概|(?<![预合])约|(?<![最附亲])近|至多|最多|顶多|数(?=[十百千万]))")
+# ... and after its measure word: 5节左右, 10小时以内.
+SUFFIX = r"(?:左右|以内|之内|以下|不到|不足|上下(?!午))"
 _INT = r"\d+|[零〇一二两俩三四五六七八九十百千]+"
 _MONTH = r"1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九]"
 _DAY = r"3[01]|[12]\d|0?[1-9]|[一二三]?十[一二三四五六七八九]?|[一二三四五六七八九]"

@@ -70,13 +70,82 @@ def test_secrets_from_the_environment(tmp_path):
         ),
         ('[wechat]\napi_base_url = "ftp://x"\n', "wechat.api_base_url"),
         ("[wechat\n", "not valid TOML"),
+        # Settings that used to pass here and fail later with a traceback.
+        ('[server]\nhost = "999.1.1.1"\n', "server.host"),
+        ('[server]\nhost = "8080"\n', "server.host"),
+        ('[server]\npath = "/healthz"\n', "server.path"),
+        ('[server]\npath = "/we chat"\n', "server.path"),
+        ('[server]\npath = "/wechat?x=1"\n', "server.path"),
+        ('[server]\npath = "/wechat#top"\n', "server.path"),
+        ('[server]\npath = "/wechat/{id}"\n', "server.path"),
+        ("[server]\nmax_body_bytes = 0\n", "server.max_body_bytes"),
+        ("[server]\nmax_body_bytes = -1\n", "server.max_body_bytes"),
+        ("[reminders]\nprompt_minutes = 100000000000000\n", "reminders.prompt_minutes"),
+        ("[wechat]\nmax_clock_skew_seconds = -1\n", "wechat.max_clock_skew_seconds"),
+        (
+            f'[wecom]\ncorp_id = "ww1"\ntoken = "t"\nencoding_aes_key = "{AES}"\n'
+            "max_clock_skew_seconds = -1\n",
+            "wecom.max_clock_skew_seconds",
+        ),
+        (
+            f'[wecom]\ncorp_id = "ww1"\ntoken = "t"\nencoding_aes_key = "{AES}"\n'
+            'path = "/qy?"\n',
+            "wecom.path",
+        ),
+        ('[scoring]\nstandards_dir = "TMP/nowhere"\n', "scoring.standards_dir"),
+        ('[scoring]\nstandards_dir = "TMP/config.toml"\n', "scoring.standards_dir"),
+        ('[storage]\ndatabase = "TMP"\n', "storage.database"),
+        # The development token is kept beside the database: its folder must be made.
+        ('[storage]\ndatabase = "TMP/config.toml/x.db"\n', "storage.database"),
+        ('[wechat]\ntoken = "ab"\n', "wechat.token"),
+        ('[wechat]\ntoken = "' + "a" * 33 + '"\n', "wechat.token"),
+        ('[wechat]\ntoken = "abc def"\n', "wechat.token"),
+        ('[wechat]\ntoken = "abc\\u0000"\n', "wechat.token"),
+        ('[wechat]\ntoken = "令牌令牌"\n', "wechat.token"),
+        (
+            f'[wecom]\ncorp_id = "ww1"\ntoken = "t-t"\nencoding_aes_key = "{AES}"\n',
+            "wecom.token",
+        ),
+        ("\ufeff[server]\n", "byte-order mark"),
+        ("id = " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+        ("[server]\nport = " + "9" * 5000 + "\n", "more than 4300 digits"),
     ],
 )
 def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path, text, named):
+    path = write(tmp_path, text.replace("TMP", str(tmp_path)))
     with pytest.raises(ConfigError) as caught:
-        load_config(write(tmp_path, text), env={})
+        load_config(path, env={})
     message = str(caught.value)
     assert named in message and "\n" not in message
+
+
+def test_a_bad_token_is_named_but_not_shown(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, '[wechat]\ntoken = "my secret"\n'), env={})
+    assert "wechat.token" in str(caught.value) and "secret" not in str(caught.value)
+
+
+def test_a_config_path_that_is_a_folder_is_named(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder; expected a TOML file"):
+        load_config(tmp_path, env={})
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        "TMP/config.toml/x.db",  # a folder that cannot be made
+        "TMP/config.toml",  # a file that is no database
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_named(tmp_path, database):
+    from bot.runtime import build_conversation
+
+    text = f'[wechat]\ntoken = "abc123"\n[storage]\ndatabase = "{database}"\n'
+    config = load_config(write(tmp_path, text.replace("TMP", str(tmp_path))), env={})
+    with pytest.raises(ConfigError) as caught:
+        build_conversation(config)
+    message = str(caught.value)
+    assert message.startswith("storage.database: cannot open") and "\n" not in message
 
 
 def test_an_unknown_standard_is_named(tmp_path):

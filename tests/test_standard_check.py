@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import tomllib
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from scoring.standard import StandardError, load_standard, load_standards
+from scoring.standard import (
+    StandardError,
+    build_standard,
+    load_standard,
+    load_standards,
+)
 
 VALID = """\
 id = "check-me"
@@ -108,6 +115,37 @@ BROKEN = [
      "a group needs a limit, a cap or highest_per_topic"),
     ("a unit that is neither", ('version = "1"', 'version = "1"\nunit = "小时"'),
      "unit: expected 学时 or 学分, got '小时'"),
+    # Values that used to raise instead of being reported.
+    ("an infinite rate", ("rate = 1", "rate = inf"),
+     "rate: expected a finite number, got inf"),
+    ("a cap that is not a number", ("cap = 5", "cap = nan"),
+     "cap: expected a finite number, got nan"),
+    ("an infinite overall cap", ('version = "1"', 'version = "1"\noverall_cap = inf'),
+     "overall_cap: expected a finite number, got inf"),
+    ("an infinite reviewer range",
+     '[[item]]\nid = "bonus"\nname = "特色"\nreviewer_range = [1, inf]\n',
+     "reviewer_range: expected a finite number, got inf"),
+    ("an infinite factor",
+     ("rate = 1", 'rate = 1\nfactors = [{ times = inf, level = "县级" }]'),
+     "factors[0] times: expected a finite number, got inf"),
+    ("an infinite later", ("rate = 1", "rate = 1\nlater = { after = inf, hours = 0.5 }"),
+     "later.after: expected a finite number, got inf"),
+    ("an infinite minimum", ("hours = 10", "hours = 10\nminimums = { class = -inf }"),
+     "minimums.class: expected a finite number, got -inf"),
+    ("a fraction of 5000 digits", ("rate = 1", 'rate = "' + "9" * 5000 + '/1"'),
+     "rate: expected a number of at most"),
+    ("no items", (VALID[VALID.index("[[item]]"):], ""),
+     "no items: a standard needs at least one [[item]]"),
+    ("a batch of none beside an event cap", ("rate = 1", "rate = 1\nbatch = 0\nevent_cap = 2"),
+     "batch should be 2 or more units, got 0"),
+    # 02-29 is missing three years in four: every message of those years would fail.
+    ("a school year from 02-29", ('version = "1"', 'version = "1"\n[period]\nstart = "02-29"'),
+     "[period] start: 02-29 is missing from years that are not leap years"),
+    ("a spring term from 02-29",
+     ('version = "1"', 'version = "1"\n[period]\nkind = "semester"\nsecond = "02-29"'),
+     "[period] second: 02-29 is missing from years that are not leap years"),
+    ("a cap year from 02-29", ('version = "1"', 'version = "1"\n[period]\nyear_start = "02-29"'),
+     "[period] year_start: 02-29 is missing from years that are not leap years"),
 ]  # fmt: skip
 
 
@@ -143,6 +181,64 @@ def test_not_toml_at_all(tmp_path):
     path.write_text('id = "x\n', encoding="utf-8")
     with pytest.raises(StandardError, match="not valid TOML"):
         load_standard(path)
+
+
+# (what is wrong, how the file is made, what the one problem says)
+UNREADABLE = [
+    ("a byte-order mark", lambda path: path.write_bytes(b"\xef\xbb\xbf" + VALID.encode()),
+     "file starts with a byte-order mark; save as UTF-8 without BOM"),
+    ("arrays nested too deeply",
+     lambda path: path.write_text("id = " + "[" * 2000 + "]" * 2000, "utf-8"),
+     "arrays or tables are nested too deeply to read"),
+    ("a number of 5000 digits",
+     lambda path: path.write_text(VALID.replace("rate = 1", "rate = " + "9" * 5000), "utf-8"),
+     "a number has more than 4300 digits"),
+    ("a folder", lambda path: path.mkdir(), "this is a folder; expected a standard file (.toml)"),
+    ("not UTF-8", lambda path: path.write_bytes(VALID.encode("gbk")), "the file is not UTF-8 text"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("wrong", "make", "says"), UNREADABLE, ids=[u[0] for u in UNREADABLE]
+)
+def test_a_file_that_cannot_be_read_is_one_problem(tmp_path, capsys, wrong, make, says):
+    path = tmp_path / "broken.toml"
+    make(path)
+    assert main(["standards", "check", str(path)]) == 1
+    assert capsys.readouterr().out == f"{path}: 1 problem(s)\n  - {says}\n"
+
+
+def test_a_file_without_permission_is_one_problem(tmp_path, capsys, monkeypatch):
+    # chmod does not stop root, who runs CI here, so the refusal is made up.
+    path = tmp_path / "locked.toml"
+    path.write_text(VALID, encoding="utf-8")
+    read_text = Path.read_text
+
+    def refuse(self, *args, **kwargs):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    assert main(["standards", "check", str(path)]) == 1
+    assert "cannot be read: Permission denied" in capsys.readouterr().out
+
+
+def test_an_example_with_a_5000_digit_number_is_checked_without_a_crash(
+    tmp_path, capsys
+):
+    path = tmp_path / "example.toml"
+    path.write_text(VALID.replace("听课 2节", "听课 " + "9" * 5000 + "节"), "utf-8")
+    assert main(["standards", "check", str(path)]) in (0, 1)
+    report = capsys.readouterr().out
+    assert report.startswith(f"{path}: ") and max(map(len, report.splitlines())) < 400
+
+
+def test_a_period_from_03_01_spans_a_common_year():
+    text = broken(('version = "1"', 'version = "1"\n[period]\nstart = "03-01"'))
+    period = build_standard(tomllib.loads(text)).period
+    span = period.span_of(date(2027, 2, 28))
+    assert (span.start, span.end) == (date(2026, 3, 1), date(2027, 2, 28))
 
 
 def test_every_problem_is_listed_with_its_line(tmp_path, capsys):
