@@ -378,13 +378,13 @@ def _standards_rescore_report(standard, label: str, teachers) -> None:
 
 
 def _open_store(args):
+    from bot.runtime import open_store
     from scoring.standard import load_standards
-    from storage.store import Store
 
     config = load_config(args.config)
     return (
         config,
-        Store(config.storage.database),
+        open_store(config.storage.database, "storage.database"),
         load_standards(config.scoring.standards_dir),
     )
 

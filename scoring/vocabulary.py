@@ -68,11 +68,10 @@ NUM = NUMBER_PATTERN
 # scan never reads a piece of one (the 5 of -5, the 000 of 1,000, the 一 of
 # 三分之一). numbers.parse_amount decides whether the whole is a number.
 _ATOM = r"(?:[\d零〇一二两俩三四五六七八九十百亿几]|(?<!\d)千|[千万](?!字))"
-_GLUE = r"(?:\s*[-~到至—]\s*|[.,/⁄^×*÷+:]|分之|点)"
+_GLUE = r"(?:\s*[-~到至—]\s*|[.,/⁄^×*÷+]|分之|点)"
 RUN = rf"(?:{_ATOM}+(?:{_GLUE}{_ATOM}+|(?<=\d)[a-z]+{_ATOM}*)*(?:\.(?!\d))?(?:个半|半)?|半)"
 # What makes a number no exact count when said before it: a sign (+ alone
 # leaves it as it is), a bound or an approximation (不到5节, 约3次, 数十节).
-SIGNS = "+"
 PREFIX = (r"(?:[-+~^<>=≈±≤≥]|\.(?=\d)|负|不到|不足|不满|未满|少于|低于|小于|将近|接近"
           r"|差不多|大约|大概|(?<![预合])约|(?<![最附亲])近|至多|最多|顶多|数(?=[十百千万]))")
 # ... and after its measure word: 5节左右, 10小时以内.
@@ -91,6 +90,15 @@ _CJK_WORD = r"(?:(?![一二三四五六七八九十两特优获奖发上])[\u4e0
 _NUMERALS = "零〇一二两俩三四五六七八九十百千"
 _DIGITS = "0123456789"
 _LEVEL_STARTS = "".join({w[0] for w in LEVEL_WORDS})
+_RUN_STARTS = "万亿几"
+_PREFIX_STARTS = "-+~^<>=≈±≤≥.负不未少低小将接差大约近至最顶数"
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_GRADES = r"(?:特等|一等|二等|三等)奖?|优秀奖"
+# 不是县级, 没得一等奖, 不是我主讲: a fact said not to hold is no fact.
+_NEGATED = (rf"(?:不是|并非|并不是|不算|不属于|非|没有|没|未)\s*"
+            rf"(?:获得?|得到?|拿到?|评上?|评为|被评为|由我|我|在)?\s*"
+            rf"(?:{_PLACE}{_ORGANISED}|{LEVEL_ALT}|[国省市县区镇校]级?|{_GRADES}"
+            rf"|{'|'.join(_RESULTS)}|{_ROLE_ALT})")
 AMOUNT_UNITS = "|".join(
     sorted([*UNIT_KINDS, "分钟", "星期", "礼拜", "周(?![一二三四五六日天])", "月",
             "年级", "年", "岁", "人", "名", "位", "班", "页", "元", "块", "号", "楼",
@@ -118,6 +126,7 @@ SCAN_TABLE = (
     ("year", "去前", r"去年|前年"),
     ("unpublished", "未没", r"未发表|没发表|没有发表|未刊发|没有刊发|未见刊|没见刊"),
     ("published", "发刊登见", r"发表|刊发|刊登|见刊|登载"),
+    ("negated", "不并非没未", _NEGATED),
     ("above", "国省市县区镇校", r"(?:国家|[国省市县区镇校])级?(?:及|或)?以上"),
     ("organiser", _LEVEL_STARTS + "国省市县区镇由",
      rf"由\s*{_PLACE}{_ORGANISED}|{_PLACE}{_ORGANISED}(?=的)"),
@@ -125,21 +134,24 @@ SCAN_TABLE = (
     ("level", _LEVEL_STARTS, LEVEL_ALT),
     ("levelmark", "国省市县区镇校", r"[国省市县区镇校]级?(?=里|[特一二三]等|优秀|发表|获)"),
     ("levelchar", "国省市县区镇校", rf"(?<![^\s在去到])[国省市县区镇校](?!{_CJK_WORD})"),
-    ("grade", "特一二三优", r"(?:特等|一等|二等|三等)奖?|优秀奖"),
+    ("grade", "特一二三优", _GRADES),
     ("result", "".join({r[0] for r in _RESULTS}), "|".join(_RESULTS)),
     ("letter", "abcd", r"(?<![a-z])[abcd]\s*级"),  # 技能检测 B级
     ("attributive", "参组主", r"(?:参加|参与|参训|组织|主持)的(?=[\u4e00-\u9fff])"),
     ("role", "".join({w[0] for w in ROLE_WORDS}), _ROLE_ALT),
     ("perrate", "每", rf"每个?(?:周|天|日|月|学期|次|场|节|晚|个?晚上|期|回|讲|人|篇)?"
-                     rf"\s*(?:{NUM})\s*个?\s*(?:分钟|{_UNIT_ALT})"),
-    ("total", "共一总合累", rf"(?:共计|一共|总共|合计|累计|总计|共)(?:是|有|计|约)?\s*"
-                           rf"(?:{NUM})\s*(?:多|余)?\s*个?\s*(?:分钟|{_UNIT_ALT})半?"),
-    ("ordinal", "第", rf"第\s*(?:{NUM})"),
+                     rf"\s*(?:{PREFIX}\s*)?{RUN}\s*(?:多|余|来)?\s*个?\s*(?:分钟|{_UNIT_ALT})"),
+    ("total", "共一总合累", rf"(?:共计|一共|总共|合计|累计|总计|共)(?:是|有|计)?\s*"
+                           rf"(?:{NUM})\s*(?:多|余)?\s*个?\s*(?:分钟|{_UNIT_ALT})半?"
+                           rf"(?!\s*{SUFFIX})"),
+    ("ordinal", "第", rf"第\s*{RUN}"),
     ("halfdays", _DIGITS + _NUMERALS + "半", rf"(?:(?:{_INT})\s*个?\s*)?半天"),
-    ("amount", _DIGITS + _NUMERALS + "半",
-     rf"(?:{NUM})\s*(?:多|余|来)?\s*个?\s*(?:{AMOUNT_UNITS})半?"),
-    ("times", "x×*", r"[x×*]\s*\d+(?:\.\d+)?"),
-    # a number with no measure word; a longer one is a year, a code or a phone
-    ("bare", _DIGITS, r"(?<![\d.])\d{1,3}(?:\.\d+)?(?![\d.])"),
-    ("code", _DIGITS, r"\d{4,}"),
+    # a number and its measure word, or a number alone (a longer one is a year,
+    # a code or a phone); signs and approximations are read to be refused
+    ("amount", _DIGITS + _NUMERALS + _RUN_STARTS + _PREFIX_STARTS,
+     rf"(?:{PREFIX}\s*)?{RUN}"
+     rf"(?:\s*(?:多|余|来)?\s*个?\s*(?:{AMOUNT_UNITS})半?(?:\s*{SUFFIX})?)?"),
+    ("times", "x×*", r"(?<![\da-z])[x×*]\s*\d+(?:\.\d+)?(?![\d.,a-z])"),
+    # nan节, iii节 (Ⅲ): letters where a number should be
+    ("letters", _LETTERS, rf"(?<![a-z\d])[a-z]+(?=\s*(?:分钟|{_UNIT_ALT}))"),
 )  # fmt: skip
