@@ -40,17 +40,22 @@ class Recorded:
 
 def handle(ctx: Context) -> str:
     parse = ctx.parser.parse(ctx.inbound.text, ctx.today)
-    if not parse.understood:
+    if not parse.understood and not parse.unclear:
         return ctx.render("not_understood", stray=parse.stray, examples=_examples(ctx))
     if len(parse.claims) > MOST_CLAIMS:
         return ctx.render("too_many_claims", count=len(parse.claims), most=MOST_CLAIMS)
-    return record(ctx, [_dated(c, ctx) for c in parse.claims])
+    # An amount read as 十几节 or -5节 is never guessed: the teacher is asked for it.
+    unclear = [{"kind": "amount", "item": ctx.standard.item(c.facts.item), "claim": c}
+               for c in parse.unclear]  # fmt: skip
+    return record(ctx, [_dated(c, ctx) for c in parse.claims], unclear)
 
 
-def record(ctx: Context, claims: list[ParsedClaim]) -> str:
+def record(
+    ctx: Context, claims: list[ParsedClaim], problems: list | None = None
+) -> str:
     """Store the claims that can be scored; ask about the first that cannot."""
     period = ctx.standard.period.span_of(ctx.today)
-    accepted, problems = [], []
+    accepted, problems = [], list(problems or [])
     for claim in claims:
         problem = problem_of(ctx, claim, period)
         (problems if problem else accepted).append(problem or claim)

@@ -4,11 +4,14 @@ are shared knowledge (`scoring.vocabulary`); dates are read in `scoring.dates`.
 
 The parser never guesses silently: each claim carries the text it came from;
 a message with facts but no item comes back with what was seen (`stray`); a
-word that fits several items comes back with `candidates`, so the bot asks.
+word that fits several items comes back with `candidates`, so the bot asks;
+a claim whose amount cannot be read safely comes back in `unclear`, never
+with another number (-5节 is not 5节, 十几节 not 1节, 1e3节 not 3节).
 
 How a message is read, in order:
 
-1. `normalize`: full-width to half-width, lower case, emoji to spaces.
+1. `normalize`: full-width to half-width, lower case, emoji to spaces,
+   zero-width characters out; signs that change a number (- ~ + ^) stay.
 2. Whole-message rewrites: list marks (1、 2.) go, a leading `3.5` becomes
    3月5日, products (两场，每场一个半小时) become their total, and a verb split
    from its lesson (听了两节公开课, 评了一节) becomes the name of what the
@@ -19,16 +22,21 @@ How a message is read, in order:
    A clause that asks, plans or denies (怎么算, 明天要上, 没上) makes no claim.
 4. Each piece is scanned once for qualifiers (`_scan`). A piece without a name
    completes the claim before it (公开课，县级) or, when it says again what that
-   claim said, adds another claim of the same item (县级1节，校级2节).
+   claim said, adds another claim of the same item (县级1节，校级2节). A
+   fact said not to hold (不是县级) is no fact. A number is scanned whole with
+   whatever is glued to it (1,000, 3-5, 1e3, 十几, 不到5), and read exactly
+   (1000; a range as its low end) or marked unreadable.
 5. Of the numbers said for a claim, the one that counts it is chosen with the
    measure words its item accepts (certificate hours over days, a total over a
-   rate, a count over a word count). A claim dated after today is dropped: it
-   has not happened yet.
+   rate, a count over a word count). A count said once for several claims is
+   shared out (2次（县级、省级） is 1 each) or, when it cannot be, unreadable.
+   A claim dated after today is dropped: it has not happened yet.
 """
 
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -45,7 +53,7 @@ from scoring.names import (
     shared_endings,
     slip_index,
 )
-from scoring.numbers import parse_amount, plain
+from scoring.numbers import parse_amount, parse_number, plain
 from scoring.standard import Standard
 from scoring.vocabulary import (
     AMOUNT_UNITS,
@@ -61,9 +69,12 @@ from scoring.vocabulary import (
     LEVEL_WORDS,
     NUM,
     OFFICES,
+    PREFIX,
     ROLE_WORDS,
+    RUN,
     SCAN_TABLE,
     SUBJECTS,
+    SUFFIX,
     UNIT_KINDS,
     VAGUE,
     WORD_UNITS,
@@ -77,19 +88,30 @@ _SCAN_STARTS = "".join(sorted({c for _, starts, _ in SCAN_TABLE for c in starts}
 # Only positions that can start an alternative are tried: several times faster.
 _SCAN_RE = re.compile(rf"(?=[{re.escape(_SCAN_STARTS)}])(?:{_SCAN_PATTERN})")
 _AMOUNT_RE = re.compile(
-    rf"(?P<n>{NUM})\s*(?:多|余|来)?\s*个?\s*(?P<u>{AMOUNT_UNITS})(?P<half>半)?$"
+    rf"(?:(?P<pre>{PREFIX})\s*)?(?P<n>{RUN})(?:\s*(?P<more>多|余|来)?\s*个?\s*"
+    rf"(?P<u>{AMOUNT_UNITS})(?P<half>半)?(?:\s*(?P<post>{SUFFIX}))?)?"
 )
 _VAGUE_UNITS = frozenset(("星期", "礼拜", "周", "月"))
-_TOTAL_HEAD_RE = re.compile(r"^(?:共计|一共|总共|合计|累计|总计|共)(?:是|有|计|约)?\s*")
-_SEPARATORS_RE = re.compile(r"([，,；;。!！?？\n、：:]+)")
+_TOTAL_HEAD_RE = re.compile(r"^(?:共计|一共|总共|合计|累计|总计|共)(?:是|有|计)?\s*")
+_CODE_RE = re.compile(r"\d{4}")  # a number alone this long is a year, a code, a phone
+# What, right before a number, makes it part of something else (约两场, -2场).
+_GLUED_RE = re.compile(rf"(?:{PREFIX}|[\d.,/⁄^×*÷+~a-z-]|到|至|分之|点)\s*$")
+# A comma between digits is a thousands separator (1,000), not a clause break.
+_SEPARATORS_RE = re.compile(
+    r"((?=[,；;。!！?？\n、：:])(?:[；;。!！?？\n、：:]|(?<!\d),|,(?!\d))+)"
+)
 # Separators of list entries: what they part are separate claims.
 _LIST_SEPARATORS = frozenset("；;、\n")
 # 都是校级 / 均为县级: said of every claim before it.
 _ALL_RE = re.compile(r"都|均|全部")
 # 另一篇 / 另外: another one, which shares nothing with the one before.
 _ANOTHER_RE = re.compile(r"另")
-# 1、 2. ① at the start of a line or after a separator: a list mark, not a count.
-_LIST_MARK_RE = re.compile(r"(?:^|(?<=[\s,;。、:]))\d{1,2}\s*[、.)](?![\d.])")
+# 1、 2. ① at the start of a line or after a separator: a list mark, not a count;
+# but not before a sign, a measure word or nothing (听课 5.节, 听课 5.).
+_LIST_MARK_RE = re.compile(
+    rf"(?:^|(?<=[\s,;。、:]))\d{{1,2}}\s*[、.)]"
+    rf"(?![\d.+~^-]|\s*(?:$|{AMOUNT_UNITS}))"
+)
 _PRODUCT_RE = re.compile(
     rf"(?P<n1>{NUM})\s*(?P<u1>个?(?:场|次|天|晚上|期|回|节|讲))(?P<mid>[^\d]{{0,6}}?)"
     rf"每(?:场|次|天|晚|个晚上|期|回|节|讲)?\s*(?P<n2>{NUM})\s*个?\s*"
@@ -99,7 +121,7 @@ _DOING = r"(?=去|上|参加|参与|交|写|做|讲|听|评|开|录|报|完成|�
 # A clause that asks about the rules, plans, or says it was not done: no claim.
 _NOT_DONE_RE = re.compile(
     r"什么|怎么|如何|哪些|哪个|为什么|请问|是不是|是否|需要|多少"
-    r"|几\s*(?:节|次|篇|份|个|项|场|堂|天|小时)"
+    r"|(?<![\d零〇一二两俩三四五六七八九十百千万亿])几\s*(?:节|次|篇|份|个|项|场|堂|天|小时)"
     rf"|(?:(?<![需主重只想])要|将要|即将|准备|打算){_DOING}"
     rf"|(?:没有|没|未|不){_DOING}"
 )
@@ -115,7 +137,8 @@ class ParsedClaim:
     """One claim read from a message, with the words it came from.
 
     `said` names the facts the message stated (the rest are defaults);
-    `corrected` is the name a one-character slip was read as, if any.
+    `corrected` is the name a one-character slip was read as, if any;
+    `unread` is the amount as written when it could not be read safely.
     """
 
     facts: Facts
@@ -124,6 +147,7 @@ class ParsedClaim:
     said: frozenset = frozenset()
     corrected: str | None = None
     candidates: tuple[str, ...] = ()  # items a generic word may mean; ask which
+    unread: str | None = None  # 十几节, -5节, 一周: how many is not known
 
     def updated(self, facts: dict) -> ParsedClaim:
         return replace(
@@ -133,10 +157,16 @@ class ParsedClaim:
 
 @dataclass(frozen=True)
 class Parse:
-    """What a message said: claims, and facts seen outside any claim."""
+    """What a message said: claims, and facts seen outside any claim.
+
+    `unclear` holds claims whose amount could not be read safely (十几节, -5节,
+    2次 shared by three levels): they carry no quantity and must not be
+    recorded as they stand; the bot may ask how many.
+    """
 
     claims: tuple[ParsedClaim, ...] = ()
     stray: dict = field(default_factory=dict)
+    unclear: tuple[ParsedClaim, ...] = ()
 
     @property
     def understood(self) -> bool:
@@ -146,26 +176,55 @@ class Parse:
 # --- normalizing ------------------------------------------------------------------
 
 
+# Symbols kept because they change what a number says (-5, 3~5, 2^3, 1⁄2).
+_KEPT_SYMBOLS = frozenset("×*《》\n+~^<>=≈±≤≥÷⁄")
+# Dashes and minus signs written for a hyphen-minus; wave dashes for a tilde.
+_SAME_AS = {"−": "-", "–": "-", "‒": "-", "‐": "-", "〜": "~", "∼": "~"}
+
+
 class _NormalTable(dict):
     """Code point → its normal text, worked out once per character ever seen."""
 
     def __missing__(self, code: int) -> str:
-        kept = []
-        for char in unicodedata.normalize("NFKC", chr(code)).lower():
-            category = unicodedata.category(char)
-            if char in "×*《》\n" or category[0] not in "SC":
-                kept.append(char)
-            else:
-                kept.append(" ")
-        value = self[code] = "".join(kept)
-        return value
+        char = chr(code)
+        normal = unicodedata.normalize("NFKC", char)
+        if _invisible(char):  # 公\u200b开课 is 公开课
+            value = ""
+        elif normal.isdigit() and _raised(char):
+            value = "^" + normal  # 5² is not 52
+        else:
+            value = "".join(map(_normal_char, normal))
+        self[code] = value.lower()
+        return self[code]
+
+
+def _invisible(char: str) -> bool:
+    """Zero-width and other format characters, and variation selectors."""
+    code = ord(char)
+    return (
+        unicodedata.category(char) == "Cf"
+        or 0xFE00 <= code <= 0xFE0F
+        or 0xE0100 <= code <= 0xE01EF
+    )
+
+
+def _raised(char: str) -> bool:
+    return unicodedata.decomposition(char).startswith(("<super>", "<sub>"))
+
+
+def _normal_char(char: str) -> str:
+    char = _SAME_AS.get(char, char)
+    if char in _KEPT_SYMBOLS or unicodedata.category(char)[0] not in "SC":
+        return char
+    return " "
 
 
 _NORMAL = _NormalTable()
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width, lower case, emoji and symbols to spaces."""
+    """Full-width to half-width, lower case, emoji and most symbols to spaces,
+    zero-width characters out."""
     return text.translate(_NORMAL)
 
 
@@ -174,11 +233,12 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class _Quantity:
-    value: Fraction
+    value: Fraction | None  # None: an amount said that cannot be read safely
     unit: str  # as written; "" for ×3 or a bare number
     kind: int  # HOURS … VAGUE
     total: bool = False  # 共10节
     each: bool = False  # 各一次
+    text: str = ""  # as written
 
 
 class _Said:
@@ -255,7 +315,9 @@ def _level_of_place(word: str) -> str:
     return LEVEL_CHARS[word[0]]
 
 
-_QUANTITY_KINDS = frozenset(("amount", "total", "halfdays", "times", "bare"))
+_QUANTITY_KINDS = frozenset(
+    ("amount", "total", "halfdays", "spelled", "times", "letters")
+)
 _DATE_KINDS = frozenset(("ymd", "md", "slash", "month", "relday", "week", "ahead",
                          "lastweek", "lastmonth", "year"))  # fmt: skip
 _FACT_READERS = {
@@ -275,35 +337,63 @@ _FACT_READERS = {
     "perrate": lambda w: (None, None),  # 每周2节: a rate, not the count
     "ordinal": lambda w: (None, None),  # 第三单元
     "attributive": lambda w: (None, None),  # 参加的老师30人: not the teacher's role
-    "code": lambda w: (None, None),  # 证书编号2026123
+    "negated": lambda w: (None, None),  # 不是县级
+    "holiday": lambda w: (None, None),  # 三八节
 }
 
 
 @lru_cache(maxsize=4096)
 def _quantity(kind: str, word: str) -> _Quantity | None:
+    """The amount a scanned word states; value None when one was said but cannot
+    be read safely (-5节, 十几节, 1e3节, 不到5节); None if it is no amount."""
     if kind == "times":
-        return _Quantity(Fraction(word[1:].strip()), "", COUNT)
-    if kind == "bare":
-        return _Quantity(Fraction(word), "", BARE)
+        return _Quantity(Fraction(word[1:].strip()), "", COUNT, text=word)
+    if kind == "spelled":
+        return _Quantity(parse_number(word), "", BARE, text=word)
+    if kind == "letters":  # nan节, iii节
+        unit = word.lstrip(string.ascii_lowercase).strip()
+        unit = "小时" if unit == "分钟" else unit
+        return _Quantity(None, unit, UNIT_KINDS[unit], text=word)
     if kind == "halfdays":
-        number = parse_amount(word[:-2].rstrip(" 个")) if len(word) > 2 else 1
-        return None if number is None else _Quantity(Fraction(number), "半天", DAYS)
+        number = parse_amount(word[:-2].rstrip(" 个")) if len(word) > 2 else Fraction(1)
+        return _Quantity(number, "半天", DAYS, text=word)
     total = kind == "total"
-    if total:
-        word = _TOTAL_HEAD_RE.sub("", word)
-    parts = _AMOUNT_RE.match(word)
+    parts = _AMOUNT_RE.fullmatch(_TOTAL_HEAD_RE.sub("", word) if total else word)
     if parts is None:
         return None
-    number, unit = parse_amount(parts.group("n")), parts.group("u")
+    run, unit = parts.group("n"), parts.group("u")
+    if unit is None:
+        return _alone(parts, word)
     if unit in _VAGUE_UNITS:  # 一周, 两个月: a span of time no item converts
-        return _Quantity(Fraction(1), unit, VAGUE)
-    if number is None or (unit not in UNIT_KINDS and unit != "分钟"):
+        return _Quantity(Fraction(1), unit, VAGUE, text=word)
+    if unit not in UNIT_KINDS and unit != "分钟":
         return None  # 85分, 三年级, 30人: not a count
+    number = parse_amount(run)
+    if (
+        number is None
+        or parts.group("pre") not in (None, "+")
+        or parts.group("more") == "来"
+        or parts.group("post")
+    ):
+        unit = "小时" if unit == "分钟" else unit
+        return _Quantity(None, unit, UNIT_KINDS[unit], total, text=word)
     if parts.group("half") and unit in HALF_AFTER:
         number += Fraction(1, 2)
     if unit == "分钟":  # minutes are read as hours: 90分钟 = 1.5小时
         number, unit = number / 60, "小时"
-    return _Quantity(number, unit, UNIT_KINDS[unit], total)
+    return _Quantity(number, unit, UNIT_KINDS[unit], total, text=word)
+
+
+def _alone(parts: re.Match, word: str) -> _Quantity | None:
+    """A number with no measure word: digits only (一起 and 万一 are words),
+    and short (a longer one is a year, a code or a phone)."""
+    run = parts.group("n")
+    if not any(c.isdigit() for c in run) or _CODE_RE.search(run):
+        return None
+    number = parse_number(run)  # 11-26 may be a date: no range here
+    if parts.group("pre") not in (None, "+") or parts.group("more") == "来":
+        number = None
+    return _Quantity(number, "", BARE, text=word)
 
 
 def _choose(quantities, accepts: frozenset | None) -> _Quantity | None:
@@ -325,7 +415,8 @@ def _choose(quantities, accepts: frozenset | None) -> _Quantity | None:
     if not usable:
         return None
     fits = accepts or frozenset()
-    return max(usable, key=lambda q: (q.total, q.unit in fits, q.kind))
+    # of two alike, the one that cannot be read wins: it is asked about
+    return max(usable, key=lambda q: (q.total, q.unit in fits, q.kind, q.value is None))
 
 
 def _unreadable(quantities, accepts: frozenset, chosen: _Quantity | None) -> bool:
@@ -337,10 +428,13 @@ def _unreadable(quantities, accepts: frozenset, chosen: _Quantity | None) -> boo
 
 
 def read_qualifiers(text: str) -> dict:
-    """Level, grade, role, published, result, topic and quantity in a piece of text."""
+    """Level, grade, role, published, result, topic and quantity in a piece of
+    text; nothing at all if its amount cannot be read safely (不到5节)."""
     said = _scan(text)
     facts = dict(said.facts)
     quantity = _choose(said.quantities, None)
+    if quantity is not None and quantity.value is None:
+        return {}
     if quantity is not None:
         facts["quantity"] = quantity.value
         if quantity.unit:
@@ -356,7 +450,8 @@ def _multiply_products(text: str) -> str:
 
     def total(match: re.Match) -> str:
         first, second = parse_amount(match.group("n1")), parse_amount(match.group("n2"))
-        if first is None or second is None:
+        glued = _GLUED_RE.search(match.string, 0, match.start())  # 约两场, -2场
+        if first is None or second is None or glued:
             return match.group(0)
         count = match.group("n1") + match.group("u1")
         return f"{count}{match.group('mid')} {plain(first * second)}{match.group('u')} "
@@ -385,22 +480,20 @@ class Parser:
         self._names: dict[str, tuple[str, dict]] = {}
         for item in standard.items:
             for name in item.names:
-                self._names.setdefault(
-                    normalize(name.text), (item.id, dict(name.implies))
-                )
-        ordered = sorted(self._names, key=len, reverse=True)
-        self._name_re = re.compile("|".join(re.escape(n) for n in ordered))
+                text = normalize(name.text).strip()
+                if text:  # a name of emoji alone is no name
+                    self._names.setdefault(text, (item.id, dict(name.implies)))
+        self._name_re = _alternatives(self._names)
         self._longer = longer_names(self._names)
         self._compounds = level_compounds(self._names)
         self._generic = shared_endings(self._names)
-        generic = sorted(self._generic, key=len, reverse=True)
-        self._generic_re = re.compile("|".join(re.escape(g) for g in generic) or "(?!)")
+        self._generic_re = _alternatives(self._generic)
         self._accepts = {
             item.id: frozenset({item.measure, *(u for u, _ in item.convert)})
             for item in standard.items
         }
         self._slips = slip_index(self._names)
-        self._slip_starts = re.compile(f"[{re.escape(''.join(self._slips))}]")
+        self._slip_starts = _alternatives(self._slips)
         self._verb_re, self._verb_names = self._lesson_verbs()
         self._calendars: dict[date, Calendar] = {}
 
@@ -575,13 +668,15 @@ class Parser:
         )
         lesson_alt = "|".join(map(re.escape, [*lessons, "课"]))
         verb_alt = "|".join(verbs)
-        count = rf"(?:(?:{NUM}|几)\s*(?:多|余)?\s*个?\s*(?:节|堂|次|场)?)"
+        # the count as said, readable or not (十几节, 不到5节): read by the scan
+        said = rf"(?:{PREFIX}\s*)?{RUN}\s*(?:多|余|来)?"
+        count = rf"(?:{said}\s*个?\s*(?:节|堂|次|场)?(?:\s*{SUFFIX})?)"
         level = rf"(?:{LEVEL_ALT}|[国省市县区镇校]级?)"
         whose = r"(?:[\u4e00-\u9fff]{1,3}老师的)"
         mid = rf"\s*{whose}?\s*{count}?\s*(?:{level}\s*)?的?\s*(?:{SUBJECTS})?\s*"
         pattern = (
             rf"(?P<v>{verb_alt})(?P<a>了|过|完)?(?P<m>{mid})(?P<o>{lesson_alt})"
-            rf"|(?P<v2>{verb_alt})(?P<a2>了|过)(?P<m2>\s*(?:{NUM})\s*(?:节|堂))"
+            rf"|(?P<v2>{verb_alt})(?P<a2>了|过)(?P<m2>\s*{said}\s*(?:节|堂)(?:\s*{SUFFIX})?)"
             r"(?=$|[\s,;。!?、:])"
         )
         return re.compile(pattern), targets
@@ -597,6 +692,13 @@ class Parser:
                 return match.group()  # 观摩课 is a lesson given
         name = self._verb_names[verb]
         return f" {name or ''} {mid} "
+
+
+def _alternatives(words) -> re.Pattern:
+    """Any of the words, the longest first; with no words, a pattern that never
+    matches (a standard may have no items, or none that share an ending)."""
+    ordered = sorted(words, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, ordered)) or "(?!)")
 
 
 # --- spans of text -------------------------------------------------------------
@@ -669,7 +771,9 @@ class _Reader:
     A qualifier piece after an item either completes it (公开课，县级) or, when it
     repeats what was said, adds a claim of the same item (县级1节，校级2节); the
     parts of a total replace it (三节公开课：校级两节、区级一节), and what they
-    leave of it stays a claim of its own (听课十五节，其中县级3节).
+    leave of it stays a claim of its own (听课十五节，其中县级3节). A count said
+    once for several such claims is shared among them, not copied to each
+    (公开课 2次（县级、省级） is one lesson at each level).
     """
 
     def __init__(self, accepts: dict[str, frozenset], calendar: Calendar):
@@ -679,15 +783,19 @@ class _Reader:
         self.stray = _Said()
         self._base: _Draft | None = None
         self._parts: list[_Draft] = []  # the parts a total was broken into
+        self._sharers: list[_Draft] = []  # claims one count was said for, so far
+        self._shares: list[list[_Draft]] = []  # every such run of two or more
         self._day: date | None = None
         self._clause = ""
         self._listed = False  # this clause follows a list separator
+        self._enumerated = False  # … and that separator is 、
         self._not_done = False
         self._first_in_clause = True
 
     def start_clause(self, clause: str, before: str) -> None:
         self._clause = clause
         self._listed = any(c in _LIST_SEPARATORS for c in before)
+        self._enumerated = "、" in before
         self._not_done = _NOT_DONE_RE.search(clause) is not None
         self._first_in_clause = True
 
@@ -712,6 +820,7 @@ class _Reader:
             last.quantities = draft.quantities
             self._date(last, said, inside=True)
             self._base = last.copy()
+            self._sharers = [last]
             return
         self._close_parts()
         if not self.drafts:
@@ -724,8 +833,9 @@ class _Reader:
                 earlier.quantities = list(draft.quantities)
         self.drafts.append(draft)
         self._base = draft.copy()
+        self._sharers = [draft]
         for part in said.more:
-            self._qualifiers(part)
+            self._qualifiers(part, listed=True)
 
     def _continues(self, draft: _Draft) -> bool:
         """Whether an item named again in the next clause goes on about the claim
@@ -744,10 +854,11 @@ class _Reader:
     def qualifiers(self, said: _Said) -> None:
         """A piece naming no item."""
         self._first_in_clause = False
-        for part in said.parts():
-            self._qualifiers(part)
+        for index, part in enumerate(said.parts()):
+            self._qualifiers(part, listed=self._enumerated or index > 0)
 
-    def _qualifiers(self, said: _Said) -> None:
+    def _qualifiers(self, said: _Said, listed: bool = False) -> None:
+        """`listed`: the piece is the next entry of an enumeration (县级、省级)."""
         if self._not_done:
             return
         self._date(None, said, inside=False)
@@ -766,6 +877,7 @@ class _Reader:
         if _ANOTHER_RE.search(self._clause):  # 另一篇县级二等奖
             self._close_parts()
             self.drafts.append(self._part(said, fresh=True))
+            self._sharers = [self.drafts[-1]]
             return
         splits = (
             not self._parts
@@ -776,10 +888,13 @@ class _Reader:
         if splits:  # the total is the sum of its parts
             self.drafts[-1] = self._part(said)
             self._parts = [self.drafts[-1]]
+            self._sharers = [self.drafts[-1]]
         elif last.repeats(said):
-            self.drafts.append(self._part(said))
+            part = self._part(said)
+            self.drafts.append(part)
             if self._parts:
-                self._parts.append(self.drafts[-1])
+                self._parts.append(part)
+            self._share(part, said, listed)
         else:
             last.facts.update(said.facts)
             last.quantities.extend(said.quantities)
@@ -799,6 +914,50 @@ class _Reader:
             part.quantities = list(said.quantities)
         return part
 
+    def _share(self, part: _Draft, said: _Said, listed: bool) -> None:
+        """Track the claims one count was said for: a count the new claim
+        inherited (公开课 2次（县级、省级）), or one it brings to an enumeration
+        whose entries had none (公开课 县级、省级 2次)."""
+        each = any(q.each for q in part.quantities)
+        if not said.quantities:
+            if each:
+                self._sharers = [part]
+            else:
+                self._join(part)
+        elif listed and not any(d.quantities for d in self._sharers):
+            if each:  # 县级、省级各2次: each its own
+                for draft in self._sharers:
+                    draft.quantities = list(part.quantities)
+                self._sharers = [part]
+            else:
+                self._join(part)
+        else:
+            self._sharers = [part]
+
+    def _join(self, part: _Draft) -> None:
+        self._sharers.append(part)
+        if len(self._sharers) == 2:
+            self._shares.append(self._sharers)
+
+    def _share_out(self, group: list[_Draft]) -> None:
+        """One each when the count is the number of claims; the same one for
+        several awards of one work (同一篇区一等奖、市三等奖); else how many each
+        is not known."""
+        holder = next((d for d in group if d.quantities), None)
+        if holder is None:
+            return
+        quantity = _choose(holder.quantities, self.accepts[holder.item])
+        if quantity is None:
+            return
+        if quantity.value == len(group) and quantity.kind in (COUNT, BARE):
+            shared = replace(quantity, value=Fraction(1), total=False)
+        elif quantity.value == 1 and _outcomes_differ(group):
+            shared = quantity
+        else:
+            shared = replace(quantity, value=None)
+        for draft in group:
+            draft.quantities = [shared]
+
     def _close_parts(self) -> None:
         """What the parts of a total leave of it stays a claim without their facts."""
         parts, self._parts = self._parts, []
@@ -809,6 +968,8 @@ class _Reader:
         counted = [_choose(p.quantities, accepts) for p in parts]
         if total is None or any(q is None or q.unit != total.unit for q in counted):
             return
+        if total.value is None or any(q.value is None for q in counted):
+            return  # what is left is not known
         left = total.value - sum(q.value for q in counted)
         if left > 0:
             rest = self._base.copy()
@@ -847,33 +1008,47 @@ class _Reader:
 
     def result(self) -> Parse:
         self._close_parts()
+        for group in self._shares:
+            self._share_out(group)
         today = self.calendar.today
-        drafts = [
-            d
-            for d in self.drafts
-            if not d.not_done and (d.day is None or d.day <= today)
-        ]
-        claims = tuple(c for c in map(self._claim, drafts) if c is not None)
+        claims, unclear = [], []
+        for draft in self.drafts:
+            if not draft.not_done and (draft.day is None or draft.day <= today):
+                claim, sure = self._claim(draft)
+                (claims if sure else unclear).append(claim)
         stray = dict(self.stray.facts)
         quantity = _choose(self.stray.quantities, None)
-        if quantity is not None:
+        if quantity is not None and quantity.value is not None:
             stray["quantity"] = quantity.value
             if quantity.unit:
                 stray["unit"] = quantity.unit
-        return Parse(claims, stray)
+        return Parse(tuple(claims), stray, tuple(unclear))
 
-    def _claim(self, draft: _Draft) -> ParsedClaim | None:
+    def _claim(self, draft: _Draft) -> tuple[ParsedClaim, bool]:
+        """The claim, and whether its amount was read safely."""
         values = {**draft.implied, **draft.facts}
         accepts = self.accepts[draft.item]
         quantity = _choose(draft.quantities, accepts)
+        unread = None
         if _unreadable(draft.quantities, accepts, quantity):
-            return None
-        if quantity is not None:
+            unread = next(q.text for q in draft.quantities if q.kind == VAGUE)
+        elif quantity is not None and quantity.value is None:
+            unread = quantity.text
+        elif quantity is not None:
             values["quantity"] = quantity.value
             if quantity.unit:
                 values["unit"] = quantity.unit
         if draft.day is not None:
             values["day"] = draft.day
         facts = Facts(item=draft.item, **values)
-        return ParsedClaim(facts, draft.source, draft.name, frozenset(values),
-                           draft.corrected, draft.candidates)  # fmt: skip
+        claim = ParsedClaim(facts, draft.source, draft.name, frozenset(values),
+                            draft.corrected, draft.candidates, unread)  # fmt: skip
+        return claim, unread is None
+
+
+def _outcomes_differ(drafts: list[_Draft]) -> bool:
+    outcomes = {
+        (d.facts.get("grade"), d.facts.get("published"), d.facts.get("result"))
+        for d in drafts
+    }
+    return len(outcomes) > 1

@@ -8,6 +8,9 @@ and patterns only; reading a message with them is scoring.parser's work.
 
 from __future__ import annotations
 
+import re
+import string
+
 from scoring.numbers import NUMBER_PATTERN
 
 # --- shared knowledge: levels, grades, roles, units ---------------------------
@@ -68,12 +71,19 @@ NUM = NUMBER_PATTERN
 # scan never reads a piece of one (the 5 of -5, the 000 of 1,000, the 一 of
 # 三分之一). numbers.parse_amount decides whether the whole is a number.
 _ATOM = r"(?:[\d零〇一二两俩三四五六七八九十百亿几]|(?<!\d)千|[千万](?!字))"
-_GLUE = r"(?:\s*[-~到至—]\s*|[.,/⁄^×*÷+]|分之|点)"
-RUN = rf"(?:{_ATOM}+(?:{_GLUE}{_ATOM}+|(?<=\d)[a-z]+{_ATOM}*)*(?:\.(?!\d))?(?:个半|半)?|半)"
+_GLUE_CHARS = r"\-~.,/⁄^×*÷+"
+_GLUE = rf"(?:\s*[-~到至—]\s*|[{_GLUE_CHARS}]+|分之|点)"
+# A sign left dangling (5.节, 五+节) still makes the number no plain one.
+RUN = (
+    rf"(?:{_ATOM}+(?:{_GLUE}{_ATOM}+|[{_GLUE_CHARS}]*[a-z]+{_ATOM}*)*"
+    rf"(?:[{_GLUE_CHARS}]+(?!{_ATOM}))?(?:个半|半)?|半)"
+)
 # What makes a number no exact count when said before it: a sign (+ alone
 # leaves it as it is), a bound or an approximation (不到5节, 约3次, 数十节).
-PREFIX = (r"(?:[-+~^<>=≈±≤≥]|\.(?=\d)|负|不到|不足|不满|未满|少于|低于|小于|将近|接近"
-          r"|差不多|大约|大概|(?<![预合])约|(?<![最附亲])近|至多|最多|顶多|数(?=[十百千万]))")
+PREFIX = (
+    r"(?:[-+~^<>=≈±≤≥÷⁄][-+~^<>=≈±≤≥÷⁄.]*|\.(?=\d)|负|不到|不足|不满|未满|少于|低于|小于|将近|接近"
+    r"|差不多|大约|大概|(?<![预合])约|(?<![最附亲])近|至多|最多|顶多|数(?=[十百千万]))"
+)
 # ... and after its measure word: 5节左右, 10小时以内.
 SUFFIX = r"(?:左右|以内|之内|以下|不到|不足|上下(?!午))"
 _INT = r"\d+|[零〇一二两俩三四五六七八九十百千]+"
@@ -91,14 +101,16 @@ _NUMERALS = "零〇一二两俩三四五六七八九十百千"
 _DIGITS = "0123456789"
 _LEVEL_STARTS = "".join({w[0] for w in LEVEL_WORDS})
 _RUN_STARTS = "万亿几"
-_PREFIX_STARTS = "-+~^<>=≈±≤≥.负不未少低小将接差大约近至最顶数"
-_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_PREFIX_STARTS = "-+~^<>=≈±≤≥÷⁄.负不未少低小将接差大约近至最顶数"
+_LETTERS = string.ascii_lowercase
 _GRADES = r"(?:特等|一等|二等|三等)奖?|优秀奖"
 # 不是县级, 没得一等奖, 不是我主讲: a fact said not to hold is no fact.
-_NEGATED = (rf"(?:不是|并非|并不是|不算|不属于|非|没有|没|未)\s*"
-            rf"(?:获得?|得到?|拿到?|评上?|评为|被评为|由我|我|在)?\s*"
-            rf"(?:{_PLACE}{_ORGANISED}|{LEVEL_ALT}|[国省市县区镇校]级?|{_GRADES}"
-            rf"|{'|'.join(_RESULTS)}|{_ROLE_ALT})")
+_NEGATED = (
+    rf"(?:不是|并非|并不是|不算|不属于|非|没有|没|未)\s*"
+    rf"(?:获得?|得到?|拿到?|评上?|评为|被评为|由我|我|在)?\s*"
+    rf"(?:{_PLACE}{_ORGANISED}|{LEVEL_ALT}|[国省市县区镇校]级?|{_GRADES}"
+    rf"|{'|'.join(_RESULTS)}|{_ROLE_ALT})"
+)
 AMOUNT_UNITS = "|".join(
     sorted([*UNIT_KINDS, "分钟", "星期", "礼拜", "周(?![一二三四五六日天])", "月",
             "年级", "年", "岁", "人", "名", "位", "班", "页", "元", "块", "号", "楼",
@@ -113,8 +125,9 @@ SCAN_TABLE = (
     ("md", "去今前" + _DIGITS + _NUMERALS,  # 9月3小时 is September's 3 hours
      rf"(?:去年|今年|前年)?(?:{_MONTH})月(?:{_DAY})"
      rf"(?:[日号]|(?!\d|{AMOUNT_UNITS}))"),
-    ("slash", _DIGITS,
-     r"(?<![\d/.])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])(?![\d/])"),
+    ("slash", _DIGITS,  # 1/2节 is half a lesson, not January 2nd
+     rf"(?<![\d/.])(?:1[0-2]|0?[1-9])/(?:3[01]|[12]\d|0?[1-9])"
+     rf"(?![\d/]|\s*(?:分钟|{_UNIT_ALT}))"),
     ("month", "去今前" + _DIGITS + _NUMERALS,
      rf"(?:去年|今年|前年)?(?:{_MONTH})月份?"),
     ("relday", "大前昨今明后", r"大前天|前天|昨天|昨日|今天|今日|明天|明日|大后天|后天"),
@@ -144,14 +157,19 @@ SCAN_TABLE = (
     ("total", "共一总合累", rf"(?:共计|一共|总共|合计|累计|总计|共)(?:是|有|计)?\s*"
                            rf"(?:{NUM})\s*(?:多|余)?\s*个?\s*(?:分钟|{_UNIT_ALT})半?"
                            rf"(?!\s*{SUFFIX})"),
-    ("ordinal", "第", rf"第\s*{RUN}"),
+    ("ordinal", "第", rf"第\s*(?:{NUM})"),
     ("halfdays", _DIGITS + _NUMERALS + "半", rf"(?:(?:{_INT})\s*个?\s*)?半天"),
+    ("holiday", "三五六七八", r"三八节|五一节|六一节|七一节|八一节"),  # a day, not a count
+    # numerals ending a piece are its count (听课 十二); inside one, a word (一起)
+    ("spelled", _NUMERALS + _RUN_STARTS,
+     rf"(?=[{_NUMERALS}{_RUN_STARTS}]){RUN}(?=\s*$)"),
     # a number and its measure word, or a number alone (a longer one is a year,
     # a code or a phone); signs and approximations are read to be refused
     ("amount", _DIGITS + _NUMERALS + _RUN_STARTS + _PREFIX_STARTS,
-     rf"(?:{PREFIX}\s*)?{RUN}"
+     rf"(?:(?=[{re.escape(_PREFIX_STARTS)}]){PREFIX}\s*)?{RUN}"
      rf"(?:\s*(?:多|余|来)?\s*个?\s*(?:{AMOUNT_UNITS})半?(?:\s*{SUFFIX})?)?"),
-    ("times", "x×*", r"(?<![\da-z])[x×*]\s*\d+(?:\.\d+)?(?![\d.,a-z])"),
+    ("times", "x×*", rf"(?<![\da-z{_GLUE_CHARS}])[x×*]\s*\d+(?:\.\d+)?"
+                     rf"(?![\da-z{_GLUE_CHARS}])"),
     # nan节, iii节 (Ⅲ): letters where a number should be
-    ("letters", _LETTERS, rf"(?<![a-z\d])[a-z]+(?=\s*(?:分钟|{_UNIT_ALT}))"),
+    ("letters", _LETTERS, rf"(?<![a-z\d])[a-z]+\s*(?:分钟|{_UNIT_ALT})"),
 )  # fmt: skip

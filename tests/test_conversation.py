@@ -299,3 +299,17 @@ def test_an_answer_out_of_range_asks_again(conversation):
     say(conversation, "研修成果")
     assert "1 到 5" in say(conversation, "9")
     assert "→ 4学时" in say(conversation, "2")
+
+
+@pytest.mark.parametrize(
+    "text, said", [("这学期听了十几节课", "十几节"), ("听课 -5节", "-5节")]
+)
+def test_an_amount_that_cannot_be_read_is_asked_for(conversation, text, said):
+    reply = say(conversation, text)
+    assert f"“{said}”是多少" in reply
+    assert conversation.summary("oa", "u1").claims == ()
+
+
+def test_a_clear_claim_is_kept_beside_an_unclear_one(conversation):
+    reply = say(conversation, "评课 2次，听了十几节课")
+    assert "评课 · 2次 → 1学时" in reply and "是多少" in reply

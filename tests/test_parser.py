@@ -9,16 +9,19 @@ kind of reading on its own, with messages that are not in the corpus.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from fractions import Fraction
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scoring import parser as parser_module
+from scoring.numbers import display, parse_amount, parse_number, plain, to_json_number
 from scoring.parser import Parser, normalize, read_qualifiers
-from scoring.standard import load_standards
+from scoring.standard import Name, load_standards
 from tests.test_corpus import LINES
 
 TODAY = date(2026, 12, 3)  # a Thursday in the 2026-2027 school year
@@ -77,6 +80,31 @@ def check(sid: str, text: str, expected: list[dict]) -> None:
         # ranges and approximations: the low end, never more than said
         (C, "听课五六节", [claim("observation", 5, "节")]),
         (C, "听课二十多节", [claim("observation", 20, "节")]),
+        (C, "听课 3-5节", [claim("observation", 3, "节")]),
+        (C, "听课 3到5节", [claim("observation", 3, "节")]),
+        (C, "听课 3~5节", [claim("observation", 3, "节")]),
+        (C, "听课 3～5节", [claim("observation", 3, "节")]),
+        (C, "听课 三到五节", [claim("observation", 3, "节")]),
+        (A, "校本培训 1-2小时", [claim("school-training", 1, "小时")]),
+        # a number read whole: thousands, 万, a last digit one unit down
+        (C, "听课 1,000节", [claim("observation", 1000, "节")]),
+        (C, "听课 1，000节", [claim("observation", 1000, "节")]),
+        (C, "听课 十万节", [claim("observation", 100000, "节")]),
+        (C, "听课 十万八千节", [claim("observation", 108000, "节")]),
+        (C, "听课 10万节", [claim("observation", 100000, "节")]),
+        (C, "听课 两千五节", [claim("observation", 2500, "节")]),
+        ("semester-thresholds", "读书笔记一篇 十二万五千字",
+         [claim("study-notes", 125000, "字")]),
+        ("semester-thresholds", "读书笔记一篇 2万字", [claim("study-notes", 2, "万字")]),
+        (C, "听课 +5节", [claim("observation", 5, "节")]),
+        # absurd but exact: the handler refuses it, the parser does not change it
+        (C, "听课 9999999999999999999999999999节",
+         [claim("observation", 10**28 - 1, "节")]),
+        # 三八节 is a day
+        (C, "三八节听课2节", [claim("observation", 2, "节")]),
+        # numerals ending a piece count it (a number alone, like 听课 12)
+        (C, "听课 十二，评课 三", [claim("observation", 12), claim("critique", 3)]),
+        (C, "学校统一组织的公开课", [claim("open-lesson", level="校级")]),
         # halves
         (A, "集中培训两天半", [claim("central-training", Fraction(5, 2), "天")]),
         (A, "外出学习两个半天", [claim("central-training", 2, "半天")]),
@@ -100,6 +128,88 @@ def test_quantities(sid, text, expected):
 )
 def test_a_time_in_weeks_or_months_is_not_guessed(text):
     assert said(A, text) == []
+
+
+def unclear(sid: str, text: str) -> list[tuple[str, str]]:
+    """Each claim set aside as its item and the amount as written."""
+    parse = PARSERS[sid].parse(text, TODAY)
+    assert all("quantity" not in c.said for c in parse.unclear), text
+    return [(c.facts.item, c.unread) for c in parse.unclear]
+
+
+@pytest.mark.parametrize(
+    "sid, text, item, unread",
+    [
+        # a sign: a negative amount never becomes a positive one
+        (C, "听课 -5节", "observation", "-5节"),
+        (C, "听课 −5节", "observation", "-5节"),
+        (A, "外出培训 -2天", "central-training", "-2天"),
+        (C, "听课 -5", "observation", "-5"),
+        # a range that does not go up, a bound, an approximation
+        (C, "听课 5-3节", "observation", "5-3节"),
+        (C, "听课 不到5节", "observation", "不到5节"),
+        (C, "听课 约5节", "observation", "约5节"),
+        (C, "听课 共约10节", "observation", "约10节"),
+        (C, "听课 5节左右", "observation", "5节左右"),
+        (C, "这学期听了十几节课", "observation", "十几节"),
+        (C, "听了二十来节课", "observation", "二十来节"),
+        (C, "听了几十节课", "observation", "几十节"),
+        (C, "听课 数十节", "observation", "数十节"),
+        (C, "听课 三五节", "observation", "三五节"),
+        # what only looks like a number is no number, nor a piece of it
+        (C, "听课 ½节", "observation", "1⁄2节"),
+        (C, "听课 1/2节", "observation", "1/2节"),
+        (C, "听课 三分之一节", "observation", "三分之一节"),
+        (C, "听课 三点五节", "observation", "三点五节"),
+        (C, "听课 .5节", "observation", ".5节"),
+        (C, "听课 5.节", "observation", "5.节"),
+        (C, "听课 5.", "observation", "5."),
+        (C, "听课 十二.", "observation", "十二."),
+        (C, "听课 2,3节", "observation", "2,3节"),
+        (C, "听课 5²节", "observation", "5^2节"),
+        (C, "听课 1e3节", "observation", "1e3节"),
+        (C, "听课 1e308节", "observation", "1e308节"),
+        (C, "听课 0x10节", "observation", "0x10节"),
+        (C, "听课 NaN节", "observation", "nan节"),
+        (C, "听课 inf节", "observation", "inf节"),
+        (C, "听课 Ⅲ节", "observation", "iii节"),
+        # an approximate count in a product: not 2 sessions of 1 hour
+        (A, "约两场讲座，每场1小时", "school-training", "约两场"),
+        # no measure converts weeks
+        (A, "跟岗一周", "central-training", "一周"),
+    ],
+)
+def test_an_amount_that_cannot_be_read_is_set_aside(sid, text, item, unread):
+    assert said(sid, text) == [], text
+    assert unclear(sid, text) == [(item, unread)]
+
+
+@pytest.mark.parametrize(
+    "text, levels",
+    [
+        ("公开课 3次（县级、省级）", ["县级", "省级"]),  # 3 cannot be shared by 2
+        ("公开课 1次（县级、省级）", ["县级", "省级"]),
+        ("公开课：县级、市级、省级 2节", ["县级", "市级", "省级"]),
+    ],
+)
+def test_a_count_that_cannot_be_shared_out_is_set_aside(text, levels):
+    parse = PARSERS[C].parse(text, TODAY)
+    assert parse.claims == ()
+    assert [c.facts.level for c in parse.unclear] == levels
+    assert all("quantity" not in c.said for c in parse.unclear)
+
+
+def test_an_absurdly_long_number_is_not_read():
+    text = "听课 " + "9" * 5000 + "节"  # past int()'s 4300 digits
+    assert said(C, text) == []
+    assert unclear(C, text) == [("observation", "9" * 5000 + "节")]
+    assert parse_number("9" * 5000) is None
+
+
+def test_an_amount_that_cannot_be_read_is_no_stray_quantity():
+    parse = PARSERS[C].parse("二十来节", TODAY)
+    assert parse.claims == () and "quantity" not in parse.stray
+    assert read_qualifiers(normalize("不到5节 县级")) == {}
 
 
 @pytest.mark.parametrize(
@@ -173,6 +283,15 @@ def test_verbs_and_their_lessons(sid, text, expected):
         (C, "县教育局的课题 1项", [claim("research-project", 1, "项", level="县级")]),
         ("neijiang-hours", "参加了县教研室培训两天",
          [claim("institute-training", 2, "天", role="参加")]),
+        # a fact said not to hold is not taken
+        (C, "公开课 不是县级", [claim("open-lesson")]),
+        (C, "公开课 非县级", [claim("open-lesson")]),
+        (C, "公开课 不是县级，是市级", [claim("open-lesson", level="市级")]),
+        (A, "论文不是一等奖，是二等奖，县级",
+         [claim("paper", level="县级", grade="二等奖")]),
+        (A, "讲座不是我主讲的，参加 2小时",
+         [claim("school-training", 2, "小时", role="参加")]),
+        (C, "基本功考核 没合格", [claim("skills-test")]),
     ],
 )  # fmt: skip
 def test_levels_roles_and_results(sid, text, expected):
@@ -209,6 +328,24 @@ def test_levels_roles_and_results(sid, text, expected):
         (C, "去市里观摩了两节县级优质课", [claim("observation", 2, "节", level="市级")]),
         # facts said before the first item belong to it
         (A, "主讲，校本培训两小时", [claim("school-training", 2, "小时", role="主讲")]),
+        # one count said for several levels is shared out, never copied to each
+        (C, "公开课 2次（县级、省级）",
+         [claim("open-lesson", 1, "次", level="县级"),
+          claim("open-lesson", 1, "次", level="省级")]),
+        (C, "公开课 县级、省级 2次",
+         [claim("open-lesson", 1, "次", level="县级"),
+          claim("open-lesson", 1, "次", level="省级")]),
+        (C, "公开课：县级、市级、省级 3节",
+         [claim("open-lesson", 1, "节", level="县级"),
+          claim("open-lesson", 1, "节", level="市级"),
+          claim("open-lesson", 1, "节", level="省级")]),
+        # ... unless it is said for each, or it is one work with several awards
+        (C, "公开课 县级、省级各2次",
+         [claim("open-lesson", 2, "次", level="县级"),
+          claim("open-lesson", 2, "次", level="省级")]),
+        (A, "论文 1篇 区一等奖、市三等奖",
+         [claim("paper", 1, "篇", level="区级", grade="一等奖"),
+          claim("paper", 1, "篇", level="市级", grade="三等奖")]),
     ],
 )  # fmt: skip
 def test_several_claims(sid, text, expected):
@@ -319,6 +456,99 @@ def test_normalize_folds_widths_case_and_symbols():
     assert normalize("ＱＱ群\u3000１２节👍") == "qq群 12节 "
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("3～5节", "3~5节"),  # signs that change a number stay
+        ("−5节", "-5节"),
+        ("5²节", "5^2节"),  # not 52
+        ("½节", "1⁄2节"),
+        ("公\u200b开课", "公开课"),  # zero-width and format characters go
+    ],
+)
+def test_normalize_keeps_what_a_number_says(text, expected):
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    "invisible",
+    ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u200e",
+     "\u202a", "\ufe0f"],
+)  # fmt: skip
+def test_an_invisible_character_inside_a_name_is_ignored(invisible):
+    text = f"公{invisible}开课 县级 1次"
+    assert said(C, text) == [claim("open-lesson", 1, "次", level="县级")]
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        (),  # no items at all
+        # names that are nothing once normalized
+        (replace(STANDARDS[C].items[0], names=(Name("👍"), Name(" "))),),
+    ],
+)
+def test_any_standard_makes_a_parser(items):
+    parser = Parser(replace(STANDARDS[C], items=items))
+    for text in ("公开课 县级 1次", "听课 -5节 👍", "", "  "):
+        assert parser.parse(text, TODAY).claims == ()
+
+
+@pytest.mark.parametrize(
+    "text, number, amount",
+    [
+        ("1,000", 1000, 1000),
+        ("10万", 100000, 100000),
+        ("1.5万", 15000, 15000),
+        ("十万", 100000, 100000),
+        ("十万八千", 108000, 108000),
+        ("一亿五千万", 150000000, 150000000),
+        ("两千五", 2500, 2500),
+        ("一百零五", 105, 105),
+        ("一个半", Fraction(3, 2), Fraction(3, 2)),
+        ("五六", None, 5),
+        ("3-5", None, 3),
+        ("三到五", None, 3),
+        ("5-3", None, None),
+        ("十几", None, None),
+        ("三分之一", None, None),
+        ("1,0000", None, None),
+        ("1e3", None, None),
+        ("5.", None, None),
+        ("十十", None, None),
+        ("9" * 5000, None, None),
+    ],
+)
+def test_numbers_are_read_exactly_or_not_at_all(text, number, amount):
+    assert parse_number(text) == number
+    assert parse_amount(text) == amount
+
+
+@pytest.mark.parametrize(
+    "value, shown",
+    [
+        (Fraction(5, 2), "2.5"),
+        (Fraction(49, 20), "2.5"),  # half up
+        (Fraction(-49, 20), "-2.5"),
+        (Fraction(1, 3), "0.3"),
+        (Fraction(-1, 100), "0"),
+        (Fraction(10**28 - 1), "9" * 28),  # past Decimal's 28 digits
+        (Fraction(10**5000), "1" + "0" * 5000),  # past int()'s 4300 digits
+    ],
+)
+def test_display_never_raises(value, shown):
+    assert display(value) == shown
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fractions() | st.integers().map(Fraction))
+def test_numbers_come_out_for_any_fraction(value):
+    assert isinstance(display(value), str)
+    assert isinstance(to_json_number(value), int | float)
+    text = plain(value)
+    assert value.denominator != 1 or Fraction(text) == value
+
+
 def test_every_item_reads_its_own_example():
     for sid, standard in STANDARDS.items():
         for item in standard.items:
@@ -331,17 +561,38 @@ def test_the_scan_starts_only_where_an_alternative_can():
     """The scan skips positions no alternative can start at: it must find the
     same things as the whole pattern would."""
     whole = re.compile(parser_module._SCAN_PATTERN)
-    for line in LINES:
+    odd = ["听课 -5节", "3~5节 约5节 .5节 1e3节 nan节 5²节 ½节 不到5节 数十节 负2天",
+           "不是县级 没得一等奖 三八节 ≈5 ÷2 ⁄3 未满3次 将近4次 差不多2天"]  # fmt: skip
+    for line in [*LINES, *(SimpleNamespace(text=t) for t in odd)]:
         text = normalize(line.text)
         expect = [(m.lastgroup, m.span()) for m in whole.finditer(text)]
         found = [(m.lastgroup, m.span()) for m in parser_module._SCAN_RE.finditer(text)]
         assert found == expect, line.text
 
 
+NUMERALS = "0123456789一二三四十百千万几"  # no holiday: 五一节 is May Day
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(NUMERALS + "-~+^"), min_size=1))
+def test_a_number_is_read_whole_or_not_at_all(number):
+    """Whatever is glued to a number, the count recorded is the reading of the
+    whole (3-5 → 3) or there is no claim: never a piece (-5 → 5), nor 1."""
+    parse = PARSERS[C].parse(f"听课 {number}节", TODAY)
+    whole = parse_amount(number[1:] if number.startswith("+") else number)
+    if not any(c in NUMERALS for c in number):
+        return  # no number said
+    for parsed in parse.claims:
+        assert "quantity" in parsed.said, number
+        assert parsed.facts.quantity == whole, number
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.text(
-        alphabet=st.sampled_from("公开课听评县级省市一二两3节次小时天月日昨今明上周, ")
+        alphabet=st.sampled_from(
+            "公开课听评县级省市一二两3节次小时天月日昨今明上周, -~约"
+        )
     ),
     st.sampled_from(sorted(STANDARDS)),
 )
