@@ -144,8 +144,10 @@ async def _delivery(
         return _success(ack)
 
     inbound = delivery.inbound
-    logger.info("received a %s message", inbound.kind)
-    logger.debug("message %s from %s", inbound.key, inbound.user)
+    # One info line per message comes from its handler (recorded, answered …).
+    logger.debug(
+        "received a %s message %s from %s", inbound.kind, inbound.key, inbound.user
+    )
     _note_inbound(request.app, inbound)
     # Handled in the event loop: duplicate deliveries then run one after another.
     answer = _answer(request.app[CONVERSATION], inbound)
@@ -225,9 +227,9 @@ class _AccessLogger(AbstractAccessLogger):
     """Method, path and status only: the query string carries the user's OpenID."""
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float):
-        self.logger.info(
-            "%s %s %s %.3fs", request.method, request.path, response.status, time
-        )
+        # Refusals are worth a line; each good request is already logged by its handler.
+        log = self.logger.info if response.status >= 400 else self.logger.debug
+        log("%s %s %s %.3fs", request.method, request.path, response.status, time)
 
     @property
     def enabled(self) -> bool:
