@@ -145,9 +145,19 @@ def _chosen(text: str, choices: list[Choice]) -> Choice | None:
 
 
 def _dated(claim: ParsedClaim, ctx: Context) -> ParsedClaim:
-    if claim.facts.day is not None:
-        return claim
-    return replace(claim, facts=claim.facts.with_(day=ctx.today))
+    """The claim with today's date if none was said, and the item's defaults shown.
+
+    A default (校本培训 counts as 参加 unless 主讲 is said) is written into the
+    facts, so the answer says what was assumed and the teacher can correct it.
+    """
+    facts = claim.facts
+    if facts.day is None:
+        facts = facts.with_(day=ctx.today)
+    if claim.candidates:
+        return replace(claim, facts=facts)
+    item = ctx.standard.item(facts.item)
+    assumed = {k: v for k, v in item.defaults if getattr(facts, k, None) is None}
+    return replace(claim, facts=facts.with_(**assumed) if assumed else facts)
 
 
 def problem_of(ctx: Context, claim: ParsedClaim, period) -> dict | None:

@@ -313,3 +313,9 @@ def test_an_amount_that_cannot_be_read_is_asked_for(conversation, text, said):
 def test_a_clear_claim_is_kept_beside_an_unclear_one(conversation):
     reply = say(conversation, "评课 2次，听了十几节课")
     assert "评课 · 2次 → 1学时" in reply and "是多少" in reply
+
+
+def test_an_assumed_role_is_shown(ticking):
+    conv, _ = ticking
+    assert "校本培训 · 参加 · 3小时 → 3学时" in say(conv, "两场讲座，每场一个半小时")
+    assert "校本培训 · 主讲 · 2小时 → 8学时" in say(conv, "主讲校本培训 2小时")
