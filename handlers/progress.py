@@ -116,15 +116,8 @@ def engine_claims(claims: list[ClaimRecord] | list[ActiveClaim]) -> list[EngineC
 def progress_of(store: Store, person_id: int, standard: Standard, period_key: str,
                 period_label: str) -> Progress:  # fmt: skip
     """Ledgers over a person's active claims of a period, and over the approved ones."""
-    claims = [
-        c
-        for c in store.claims_for(person_id, period_key)
-        if c.standard_id == standard.id
-    ]
-    claimed = build_ledger(standard, engine_claims(claims))
-    approved = build_ledger(
-        standard, engine_claims([c for c in claims if c.status == APPROVED])
-    )
+    claims = _under(standard, store.claims_for(person_id, period_key))
+    claimed, approved = _ledgers(standard, claims)
     progress = Progress(standard, period_label, claimed, approved, tuple(claims))
     # Kept for reminders, which would otherwise score every teacher again.
     store.save_standings([(person_id, standing_of(progress, period_key))])
@@ -146,13 +139,8 @@ def standing_from(
     standard: Standard, period_key: str, claims: list[ActiveClaim]
 ) -> Standing:
     """A standing worked out from claims read in bulk (any period or standard)."""
-    mine = [
-        c for c in claims if c.period == period_key and c.standard_id == standard.id
-    ]
-    claimed = build_ledger(standard, engine_claims(mine))
-    approved = build_ledger(
-        standard, engine_claims([c for c in mine if c.status == APPROVED])
-    )
+    mine = _under(standard, [c for c in claims if c.period == period_key])
+    claimed, approved = _ledgers(standard, mine)
     # The claims themselves are not needed: a standing keeps totals only.
     return standing_of(Progress(standard, "", claimed, approved, ()), period_key)
 
@@ -172,7 +160,20 @@ def counted_now(store: Store, standards: dict, claim: ClaimRecord) -> Fraction:
     later claim, a reviewer's value or a return can change them.
     """
     standard = standards[claim.standard_id]
-    mine = [c for c in store.claims_for(claim.person_id, claim.period)
-            if c.standard_id == standard.id]  # fmt: skip
+    mine = _under(standard, store.claims_for(claim.person_id, claim.period))
     line = build_ledger(standard, engine_claims(mine)).lines.get(claim.id)
     return line.counted if line is not None else Fraction(0)
+
+
+def _under(standard: Standard, claims: list) -> list:
+    """The claims scored under this standard (a school may have changed its own)."""
+    return [c for c in claims if c.standard_id == standard.id]
+
+
+def _ledgers(standard: Standard, claims: list) -> tuple[Ledger, Ledger]:
+    """The claimed ledger over all the claims, and the approved one over the approved."""
+    approved = [c for c in claims if c.status == APPROVED]
+    return (
+        build_ledger(standard, engine_claims(claims)),
+        build_ledger(standard, engine_claims(approved)),
+    )

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from fractions import Fraction
 
 # Claims that still count: the same states as storage.store.ACTIVE_STATES.
 _ACTIVE = ("pending_check", "pending_approval", "approved")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class RescoringQueries:
@@ -42,7 +37,7 @@ class RescoringQueries:
                 "hours_raw": str(hours_raw),
                 "hours_counted": str(hours_counted),
                 "standard_version": standard_version,
-                "updated_at": _now(),
+                "updated_at": self.stamp(),
             },
         )
 
@@ -64,7 +59,7 @@ class RescoringQueries:
                     "period": period,
                     "teachers": teachers,
                     "changed": len(changes),
-                    "applied_at": _now(),
+                    "applied_at": self.stamp(),
                 }
             )
             .last_pk
