@@ -9,7 +9,7 @@ and one aiohttp client drives them all over 127.0.0.1 with deliveries signed
     WeRoBot  bench/werobot_echo.py under Gunicorn, as WeRoBot's guide says
 
     .venv/bin/python bench/bench_webhook.py [--messages N] [--concurrency C]
-        [--teachers T] [--time-limit S]
+        [--teachers T] [--time-limit S] [--only TEXT]
 
 The client keeps C requests in flight (a closed loop), so by Little's law the
 mean latency is about C divided by the rate: C sets the latency as much as
@@ -94,6 +94,8 @@ class Target:
     argv: Callable[[Config, Path], list[str]]
     # (config, delivery, status, body) -> why the answer is wrong, or None.
     check: Callable[[Config, Delivery, int, bytes], str | None]
+    # Printed once the server (all its workers) listens; None: the first answer.
+    ready_line: str | None = None
 
 
 @dataclass
@@ -222,12 +224,25 @@ def _content(config: Config, delivery: Delivery, status: int, body: bytes) -> st
     return content
 
 
+BOT_READY = "listening on"
 TARGETS = (
-    Target("bot (full path)", "plain", bot_argv, expect_recorded),
-    Target("bot (full path)", "safe", bot_argv, expect_recorded),
+    Target("bot (full path)", "plain", bot_argv, expect_recorded, BOT_READY),
+    Target("bot (full path)", "safe", bot_argv, expect_recorded, BOT_READY),
     # [server] workers = 2: one webhook process per core on a shared port.
-    Target("bot, 2 workers", "plain", partial(bot_argv, workers=2), expect_recorded),
-    Target("bot, 2 workers", "safe", partial(bot_argv, workers=2), expect_recorded),
+    Target(
+        "bot, 2 workers",
+        "plain",
+        partial(bot_argv, workers=2),
+        expect_recorded,
+        BOT_READY,
+    ),
+    Target(
+        "bot, 2 workers",
+        "safe",
+        partial(bot_argv, workers=2),
+        expect_recorded,
+        BOT_READY,
+    ),
     Target("aiohttp bare", "plain", bare_argv, expect_success),
     Target("WeRoBot + Gunicorn", "plain", werobot_argv, expect_echo),
 )
@@ -241,7 +256,11 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def running(
-    session: aiohttp.ClientSession, config: Config, argv: list[str], log: Path
+    session: aiohttp.ClientSession,
+    config: Config,
+    argv: list[str],
+    log: Path,
+    ready_line: str | None = None,
 ) -> AsyncIterator[str]:
     """Run `argv` until the block ends; yield the callback URL once it answers."""
     env = {**os.environ, "BENCH_WECHAT_TOKEN": config.wechat.token}
@@ -257,7 +276,7 @@ async def running(
         )
     try:
         url = f"http://127.0.0.1:{config.server.port}{PATH}"
-        await _wait_ready(session, config, url, process, log)
+        await _wait_ready(session, config, url, process, log, ready_line)
         yield url
     finally:
         await _stop(process)
@@ -269,8 +288,10 @@ async def _wait_ready(
     url: str,
     process: subprocess.Popen,
     log: Path,
+    ready_line: str | None,
 ) -> None:
-    """Poll the signed GET verification until it echoes, the process dies, or time."""
+    """Poll the signed GET verification until it echoes (and the log shows
+    `ready_line`), the process dies, or time is up."""
     deadline = time.monotonic() + READY_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -282,8 +303,10 @@ async def _wait_ready(
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
             timeout = aiohttp.ClientTimeout(total=1)
             async with session.get(url, params=params, timeout=timeout) as response:
-                if response.status == 200 and await response.text() == "ready":
-                    return
+                echoed = response.status == 200 and await response.text() == "ready"
+            # `bot serve` prints its ready line once every worker listens.
+            if echoed and (not ready_line or ready_line in _log_text(log)):
+                return
         await asyncio.sleep(0.1)
     raise RuntimeError(f"server not ready after {READY_SECONDS} s:\n{_tail(log)}")
 
@@ -299,6 +322,10 @@ async def _stop(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def _log_text(log: Path) -> str:
+    return log.read_text("utf-8", "replace")
 
 
 def _tail(log: Path, lines: int = 15) -> str:
@@ -373,7 +400,8 @@ async def measure(
         workdir = Path(tmp)
         argv = target.argv(config, workdir)
         try:
-            async with running(session, config, argv, workdir / "server.log") as url:
+            log = workdir / "server.log"
+            async with running(session, config, argv, log, target.ready_line) as url:
                 warmup = max(args.messages // 10, 50)
                 batches = build_deliveries(
                     config, url, warmup + args.messages, args.teachers, 10**15
@@ -470,6 +498,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=_positive, default=16)
     parser.add_argument("--teachers", type=_positive, default=500)
     parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="measure only the servers whose name and mode contain TEXT "
+        '(such as "bot" or "2 workers plain")',
+    )
+    parser.add_argument(
         "--time-limit",
         type=_positive,
         default=25,
@@ -488,7 +522,11 @@ def _positive(text: str) -> int:
 async def run(args: argparse.Namespace) -> list[Result]:
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        return [await measure(session, target, args) for target in TARGETS]
+        return [
+            await measure(session, target, args)
+            for target in TARGETS
+            if not args.only or args.only in f"{target.server} {target.mode}"
+        ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

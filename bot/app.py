@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Callable
 from types import ModuleType
 from typing import Protocol
@@ -148,7 +147,6 @@ async def _delivery(
     logger.debug(
         "received a %s message %s from %s", inbound.kind, inbound.key, inbound.user
     )
-    _note_inbound(request.app, inbound)
     # Handled in the event loop: duplicate deliveries then run one after another.
     answer = _answer(request.app[CONVERSATION], inbound)
     reply = protocol.encode_reply(config, delivery, answer)
@@ -158,16 +156,6 @@ async def _delivery(
     if reply == ack:
         return _success(ack)
     return web.Response(body=reply, content_type="application/xml", charset="utf-8")
-
-
-def _note_inbound(app: web.Application, inbound: Inbound) -> None:
-    if SENDER not in app:
-        return
-    try:
-        app[SENDER].note_inbound(inbound)
-    except sqlite3.Error as exc:
-        # The window is only a hint for choosing a route; the message still counts.
-        logger.warning("could not record a %s message's arrival: %s", inbound.kind, exc)
 
 
 async def _read_body(request: web.Request) -> bytes:

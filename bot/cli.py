@@ -9,12 +9,16 @@ import errno
 import logging
 import socket
 import sys
+import time
 from pathlib import Path
 
 from bot.config import ConfigError, load_config
 from scoring.standard import StandardError
 
 logger = logging.getLogger(__name__)
+
+# How long `serve` waits for each extra worker of `[server] workers` to listen.
+WORKER_START_SECONDS = 30
 
 # Commands whose output is for a person or a script: only warnings on stderr.
 _QUIET = {
@@ -143,6 +147,9 @@ def _serve(args) -> int:
 
     def ready(base_url: str) -> None:
         listening.append(base_url)
+        # Only once this process holds the port, or each worker fails on it too;
+        # announced once every worker listens, so that no client finds only one.
+        helpers.extend(_start_workers(config))
         print(f"学时助手 listening on {base_url}{config.server.path}", flush=True)
         print(f"  mode={wechat.mode} standard={config.scoring.standard} "
               f"workers={config.server.workers} "
@@ -159,8 +166,6 @@ def _serve(args) -> int:
             f"  try it: {sys.executable} -m bot send{where} '公开课 县级 1次'",
             flush=True,
         )
-        # Only once this process holds the port, or each worker fails on it too.
-        helpers.extend(_start_workers(config))
 
     try:
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is the way to stop
@@ -203,24 +208,40 @@ def _start_workers(config) -> list:
     # A plain `kill` stops the workers too, through the cleanup above.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     spawn = multiprocessing.get_context("spawn")
-    processes = [
-        spawn.Process(target=_worker, args=(config,), daemon=True, name=f"worker-{n}")
-        for n in range(1, config.server.workers)
-    ]
-    for process in processes:
+    started = [
+        (spawn.Process(target=_worker, args=(config, ready), daemon=True,
+                       name=f"worker-{n}"), ready)
+        for n, ready in ((n, spawn.Event()) for n in range(1, config.server.workers))
+    ]  # fmt: skip
+    for process, _ in started:
         process.start()
-    return processes
+    deadline = time.monotonic() + WORKER_START_SECONDS
+    for process, ready in started:
+        while not ready.wait(0.1):
+            if not process.is_alive() or time.monotonic() > deadline:
+                for other, _ in started:
+                    other.terminate()
+                raise ConfigError(
+                    f"server.workers: {process.name} did not start listening; "
+                    "see its log above"
+                )
+    return [process for process, _ in started]
 
 
-def _worker(config) -> None:
+def _worker(config, ready) -> None:
     from bot.app import run_server
     from bot.runtime import build_conversation
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    conversation = build_conversation(config)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_server(config, build_conversation(config), background=False))
+        asyncio.run(
+            run_server(
+                config, conversation, on_ready=lambda _: ready.set(), background=False
+            )
+        )
 
 
 def _chat(args) -> int:

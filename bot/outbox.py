@@ -45,14 +45,11 @@ from bot.push import (
     Route,
     configured_routes,
 )
-from handlers.inbound import EVENT, Inbound
 from storage.outbox import Push, Recipient
 from storage.store import Store
 
 logger = logging.getLogger(__name__)
 
-# Events that open the Official Account's 48-hour window, as WeChat lists them.
-WINDOW_EVENTS = frozenset({"subscribe", "scan", "click"})
 # Rows taken from the queue per round.
 BATCH = 20
 _INTERRUPTED = "the process stopped during the call; not sent again"
@@ -81,16 +78,6 @@ class OutboxSender:
         self._waits = {"wecom": self._wecom_wait}
         # Evidence downloads share this client, so one place holds each token.
         self.media: MediaFetcher | None = None
-
-    def note_inbound(self, inbound: Inbound) -> None:
-        """Record that someone wrote: this opens (or closes) the 48-hour window."""
-        if inbound.kind != EVENT or inbound.event in WINDOW_EVENTS:
-            at = inbound.received_at
-        elif inbound.event == "unsubscribe":
-            at = None
-        else:
-            return
-        self.store.note_inbound(inbound.channel, inbound.user, at)
 
     def wake(self) -> None:
         """Look at the queue now rather than at the next poll."""

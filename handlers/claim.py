@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from handlers.context import Context
-from handlers.progress import current_progress
+from handlers.progress import progress_over, standing_of
 from scoring.engine import Line, ScoringError, score_claim
 from scoring.facts import Facts
 from scoring.numbers import parse_number
 from scoring.parser import ParsedClaim, normalize, read_qualifiers
 from scoring.questions import Choice, Question, question_for
+from storage.reminders import Standing
+from storage.store import PENDING_CHECK, ClaimRecord, Person, Store
 
 logger = logging.getLogger(__name__)
 
@@ -38,51 +40,133 @@ class Recorded:
     line: Line
 
 
+# Ids a draft's claims carry until they are written: after every stored id, in
+# the order they will be written (the engine orders claims by date, then id).
+_DRAFT_IDS = 1 << 62
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message's claims scored and its answer rendered, before anything is stored.
+
+    Worked out from the person, their claims of the period and their next
+    number as read then; `holds` tells whether those are still the same, and
+    `write` stores the claims (with the hours they count), the question asked
+    and the standing, and returns the answer.
+    """
+
+    reply: str
+    person: Person
+    period: str = ""
+    stored: tuple[ClaimRecord, ...] | None = None  # None: nothing was read
+    new: tuple[ClaimRecord, ...] = ()
+    standing: Standing | None = None
+    question: tuple[dict, datetime] | None = None  # payload, expiry
+
+    def holds(self, store: Store, channel: str, user: str, now: datetime) -> bool:
+        """Whether the draft, read earlier, is what the database would give now."""
+        if store.find_person(channel, user) != self.person:
+            return False
+        if store.open_question(self.person.id, now) is not None:
+            return False
+        if self.stored is None:
+            return True
+        return (
+            list(self.stored) == store.claims_for(self.person.id, self.period)
+            and store.next_number(self.person.id) == self.new[0].number
+        )
+
+    def write(self, store: Store) -> str:
+        person_id = self.person.id
+        if self.question is not None:
+            store.ask(person_id, *self.question)
+        for claim in self.new:
+            stored = store.add_claim(
+                person_id, claim.period, claim.facts, claim.text, claim.standard_id,
+                claim.standard_version, claim.hours_raw, claim.hours_counted,
+            )  # fmt: skip
+            if stored.number != claim.number:
+                # holds() was not asked, or lied: never store an answer that is wrong.
+                raise RuntimeError("claim number changed since the draft")
+        if self.standing is not None:
+            store.save_standings([(person_id, self.standing)])
+        if self.new:
+            logger.info("recorded %d claim(s) for person %s", len(self.new), person_id)
+        return self.reply
+
+
 def handle(ctx: Context) -> str:
+    return draft_message(ctx).write(ctx.store)
+
+
+def draft_message(ctx: Context) -> Draft:
+    """A message read as claims: what it would record and answer. Reads only."""
     parse = ctx.parser.parse(ctx.inbound.text, ctx.today)
     if not parse.understood and not parse.unclear:
-        return ctx.render("not_understood", stray=parse.stray, examples=_examples(ctx))
+        reply = ctx.render("not_understood", stray=parse.stray, examples=_examples(ctx))
+        return Draft(reply, ctx.person)
     if len(parse.claims) > MOST_CLAIMS:
-        return ctx.render("too_many_claims", count=len(parse.claims), most=MOST_CLAIMS)
+        reply = ctx.render("too_many_claims", count=len(parse.claims), most=MOST_CLAIMS)
+        return Draft(reply, ctx.person)
     # An amount read as 十几节 or -5节 is never guessed: the teacher is asked for it.
     unclear = [{"kind": "amount", "item": ctx.standard.item(c.facts.item), "claim": c}
                for c in parse.unclear]  # fmt: skip
-    return record(ctx, [_dated(c, ctx) for c in parse.claims], unclear)
+    return draft(ctx, [_dated(c, ctx) for c in parse.claims], unclear)
 
 
 def record(
     ctx: Context, claims: list[ParsedClaim], problems: list | None = None
 ) -> str:
     """Store the claims that can be scored; ask about the first that cannot."""
+    return draft(ctx, claims, problems).write(ctx.store)
+
+
+def draft(
+    ctx: Context, claims: list[ParsedClaim], problems: list | None = None
+) -> Draft:
+    """What record() would store and answer, worked out without writing."""
     period = ctx.standard.period.span_of(ctx.today)
     accepted, problems = [], list(problems or [])
     for claim in claims:
         problem = problem_of(ctx, claim, period)
         (problems if problem else accepted).append(problem or claim)
     question = next((p for p in problems if p["kind"] == "question"), None)
+    asked = _question(ctx, question) if question else None
     if question:
-        _remember(ctx, question)
         # One question at a time: the others wait for the teacher to send them again.
         for later in problems:
             if later["kind"] == "question" and later is not question:
                 later["kind"] = "question_later"
     if not accepted:
-        return ctx.render("claim_problems", problems=problems, question=question)
+        reply = ctx.render("claim_problems", problems=problems, question=question)
+        return Draft(reply, ctx.person, question=asked)
 
-    records = [_store(ctx, c, period.start.isoformat()) for c in accepted]
-    progress = current_progress(ctx)
-    recorded = []
-    for record_, claim in zip(records, accepted, strict=True):
-        line = progress.claimed.line(record_.id)
-        ctx.store.set_counted(record_.id, line.counted)
-        recorded.append(Recorded(record_.number, claim, line))
-    logger.info("recorded %d claim(s) for person %s", len(recorded), ctx.person.id)
-    return ctx.render(
+    period_key = period.start.isoformat()
+    stored = ctx.store.claims_for(ctx.person.id, period_key)
+    first = ctx.store.next_number(ctx.person.id)
+    new = [_new_claim(ctx, c, period_key, _DRAFT_IDS + k, first + k)
+           for k, c in enumerate(accepted)]  # fmt: skip
+    progress = progress_over(ctx.standard, period.label, stored + new)
+    lines = [progress.claimed.line(c.id) for c in new]
+    reply = ctx.render(
         "claim_recorded",
-        recorded=recorded,
+        recorded=[Recorded(c.number, claim, line)
+                  for c, claim, line in zip(new, accepted, lines, strict=True)],
         problems=problems,
         question=question,
         p=progress,
+    )  # fmt: skip
+    return Draft(
+        reply,
+        ctx.person,
+        period_key,
+        tuple(stored),
+        tuple(
+            replace(c, hours_counted=ln.counted)
+            for c, ln in zip(new, lines, strict=True)
+        ),
+        standing_of(progress, period_key),
+        asked,
     )
 
 
@@ -182,7 +266,8 @@ def problem_of(ctx: Context, claim: ParsedClaim, period) -> dict | None:
     return None
 
 
-def _remember(ctx: Context, problem: dict) -> None:
+def _question(ctx: Context, problem: dict) -> tuple[dict, datetime]:
+    """What is kept of a question while it waits for its answer, and until when."""
     claim, question = problem["claim"], problem["q"]
     payload = {
         "facts": claim.facts.to_json(),
@@ -191,20 +276,19 @@ def _remember(ctx: Context, problem: dict) -> None:
         "key": question.key,
         "choices": [[c.key, c.value] for c in question.choices],
     }
-    ctx.store.ask(ctx.person.id, payload, ctx.now + QUESTION_LIFETIME)
+    return payload, ctx.now + QUESTION_LIFETIME
 
 
-def _store(ctx: Context, claim: ParsedClaim, period_key: str):
-    score = score_claim(ctx.standard, claim.facts)
-    return ctx.store.add_claim(
-        ctx.person.id,
-        period_key,
-        claim.facts,
-        ctx.inbound.text,
-        ctx.standard.id,
-        ctx.standard.version,
-        score.hours,
-    )
+def _new_claim(
+    ctx: Context, claim: ParsedClaim, period_key: str, draft_id: int, number: int
+) -> ClaimRecord:
+    """The claim as it will be stored, under an id that stands in until then."""
+    hours = score_claim(ctx.standard, claim.facts).hours
+    return ClaimRecord(
+        draft_id, ctx.person.id, number, period_key, claim.facts, ctx.inbound.text,
+        ctx.standard.id, ctx.standard.version, hours, hours, None, PENDING_CHECK,
+        ctx.store.stamp(),
+    )  # fmt: skip
 
 
 def _examples(ctx: Context) -> list[str]:

@@ -28,7 +28,7 @@ from handlers.progress import progress_of
 from handlers.replies import CHINA, Replies
 from scoring.parser import Parser, normalize
 from scoring.standard import Standard
-from storage.store import Store
+from storage.store import Person, Store
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ PATTERN_COMMANDS = [
     (reminder_switch.RESUME_RE, reminder_switch.resume),
 ]
 REVIEWERS = set(review.STAGES)
+# Events that open the Official Account's 48-hour window, as WeChat lists them.
+WINDOW_EVENTS = frozenset({"subscribe", "scan", "click"})
 
 
 def command_of(text: str, role: str | None = None) -> Callable[[Context], str] | None:
@@ -115,10 +117,28 @@ class Conversation:
 
     def handle(self, inbound: Inbound) -> str | None:
         """The reply text, or None to acknowledge without a visible reply."""
+        return self.complete(inbound, self.prepare(inbound))
+
+    def prepare(self, inbound: Inbound) -> tuple[claim.Draft, int] | None:
+        """A claim's answer worked out without the write lock, so that worker
+        processes score in parallel and take turns only to write; None for
+        anything else. complete() then checks that it still holds."""
+        try:
+            return self._draft(inbound)
+        except Exception:
+            # The locked path will meet the same fault and answer it.
+            logger.exception("could not prepare a %s message", inbound.kind)
+            return None
+
+    def complete(
+        self, inbound: Inbound, drafted: tuple[claim.Draft, int] | None
+    ) -> str | None:
+        """Answer the message, writing the prepared draft if it still holds."""
         try:
             # The duplicate check sits inside the write transaction, so that two
             # deliveries reaching two worker processes at once are still one.
             with self.store.transaction():
+                note_contact(self.store, inbound)
                 seen, answer = (
                     self.store.answered(inbound.key) if inbound.key else (False, None)
                 )
@@ -127,13 +147,44 @@ class Conversation:
                         "duplicate delivery %s answered again", _short(inbound.key)
                     )
                     return answer
-                reply = self._dispatch(inbound)
+                if drafted is not None and self._holds(*drafted, inbound):
+                    reply = drafted[0].write(self.store)
+                else:
+                    reply = self._dispatch(inbound)
                 if inbound.key:
                     self.store.remember_answer(inbound.key, reply)
         except Exception:
             logger.exception("failed to handle a %s message", inbound.kind)
             return self.replies.render("error")
         return reply
+
+    def _draft(self, inbound: Inbound) -> tuple[claim.Draft, int] | None:
+        """A claim's answer read without the write lock, and the data version then.
+
+        None for anything but a claim from someone known with no open question.
+        """
+        if (
+            not inbound.key
+            or inbound.kind not in (TEXT, VOICE)
+            or not inbound.text.strip()
+        ):
+            return None
+        with self.store.snapshot() as version:
+            person = self.store.find_person(inbound.channel, inbound.user)
+            if person is None or self.store.answered(inbound.key)[0]:
+                return None
+            ctx = self.context(inbound, person)
+            if command_of(inbound.text, person.role) is not None:
+                return None
+            if self.store.open_question(person.id, ctx.now) is not None:
+                return None
+            return claim.draft_message(ctx), version
+
+    def _holds(self, draft: claim.Draft, version: int, inbound: Inbound) -> bool:
+        """Whether nobody has written since the draft, or what it read is unchanged."""
+        if self.store.data_version() == version:
+            return True
+        return draft.holds(self.store, inbound.channel, inbound.user, self.clock())
 
     def _dispatch(self, inbound: Inbound) -> str | None:
         ctx = self.context(inbound)
@@ -159,8 +210,9 @@ class Conversation:
                     return answered
         return (command or claim.handle)(ctx)
 
-    def context(self, inbound: Inbound) -> Context:
-        person = self.store.person_for(inbound.channel, inbound.user)
+    def context(self, inbound: Inbound, person: Person | None = None) -> Context:
+        if person is None:
+            person = self.store.person_for(inbound.channel, inbound.user)
         standard_id = next(
             (
                 s
@@ -194,6 +246,18 @@ class Conversation:
         period = ctx.standard.period.span_of(ctx.today)
         return progress_of(self.store, ctx.person.id, ctx.standard,
                            period.start.isoformat(), period.label)  # fmt: skip
+
+
+def note_contact(store: Store, inbound: Inbound) -> None:
+    """Keep when the person last wrote: WeChat lets the account answer for 48 hours.
+
+    Any message opens that window, and so do the events WeChat lists; an
+    unsubscribe closes it; other events leave it as it was.
+    """
+    if inbound.kind != EVENT or inbound.event in WINDOW_EVENTS:
+        store.note_inbound(inbound.channel, inbound.user, inbound.received_at)
+    elif inbound.event == "unsubscribe":
+        store.note_inbound(inbound.channel, inbound.user, None)
 
 
 def _short(key: str) -> str:

@@ -116,12 +116,19 @@ def engine_claims(claims: list[ClaimRecord] | list[ActiveClaim]) -> list[EngineC
 def progress_of(store: Store, person_id: int, standard: Standard, period_key: str,
                 period_label: str) -> Progress:  # fmt: skip
     """Ledgers over a person's active claims of a period, and over the approved ones."""
-    claims = _under(standard, store.claims_for(person_id, period_key))
-    claimed, approved = _ledgers(standard, claims)
-    progress = Progress(standard, period_label, claimed, approved, tuple(claims))
+    progress = progress_over(
+        standard, period_label, store.claims_for(person_id, period_key)
+    )
     # Kept for reminders, which would otherwise score every teacher again.
     store.save_standings([(person_id, standing_of(progress, period_key))])
     return progress
+
+
+def progress_over(standard: Standard, period_label: str, claims: list) -> Progress:
+    """The progress a person's active claims of one period make; nothing is read or kept."""
+    claims = _under(standard, claims)
+    claimed, approved = _ledgers(standard, claims)
+    return Progress(standard, period_label, claimed, approved, tuple(claims))
 
 
 def standing_of(progress: Progress, period_key: str) -> Standing:

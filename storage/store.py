@@ -100,6 +100,7 @@ class Store(
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.execute("PRAGMA mmap_size=268435456")
         # Writers queue on a lock file before BEGIN: a waiting process wakes the
         # moment the lock is free, where SQLite's busy handler sleeps and retries.
         self._lock = None if str(path) == ":memory:" else open(f"{path}.lock", "a")  # noqa: SIM115
@@ -146,6 +147,30 @@ class Store(
             if self._lock is not None:
                 fcntl.flock(self._lock, fcntl.LOCK_UN)
 
+    @contextmanager
+    def snapshot(self):
+        """Reads that see one state of the database, taking no write lock.
+
+        Yields data_version() as read just before the state was taken: if it is
+        unchanged later, nobody else has written since. For reads only: what is
+        written inside is rolled back. (PRAGMA query_only would say so, but
+        switching it makes SQLite prepare every statement again.) Inside a
+        transaction this is that transaction.
+        """
+        if self._depth:
+            yield self.data_version()
+            return
+        version = self.data_version()
+        self.db.execute("BEGIN DEFERRED")
+        try:
+            yield version
+        finally:
+            self.db.execute("ROLLBACK")
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the database."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
     # --- inbox: processed message keys and the answer given -----------------
 
     def answered(self, key: str) -> tuple[bool, str | None]:
@@ -164,14 +189,19 @@ class Store(
 
     # --- people -------------------------------------------------------------
 
-    def person_for(self, channel: str, external_id: str) -> Person:
-        """The person behind a chat identity, created on first contact."""
+    def find_person(self, channel: str, external_id: str) -> Person | None:
+        """The person behind a chat identity, if they have written before."""
         rows = list(self.db.query(
             "SELECT p.*, s.standard AS school_standard FROM identities i "
             "JOIN people p ON p.id = i.person_id LEFT JOIN schools s ON s.id = p.school_id "
             "WHERE i.channel = ? AND i.external_id = ?", [channel, external_id]))  # fmt: skip
-        if rows:
-            return _person(rows[0])
+        return _person(rows[0]) if rows else None
+
+    def person_for(self, channel: str, external_id: str) -> Person:
+        """The person behind a chat identity, created on first contact."""
+        known = self.find_person(channel, external_id)
+        if known is not None:
+            return known
         person_id = (
             self.db["people"]
             .insert(
@@ -209,19 +239,27 @@ class Store(
 
     # --- claims -------------------------------------------------------------
 
-    def add_claim(self, person_id: int, period: str, facts: Facts, text: str,
-                  standard_id: str, standard_version: str,
-                  hours_raw: Fraction) -> ClaimRecord:  # fmt: skip
-        """Record a new claim, pending the school's check, with the next number."""
-        number = self.db.execute(
+    def next_number(self, person_id: int) -> int:
+        """The number the person's next claim gets (each teacher counts from 1)."""
+        return self.db.execute(
             "SELECT COALESCE(MAX(number), 0) + 1 FROM claims WHERE person_id = ?",
             [person_id],
         ).fetchone()[0]
+
+    def add_claim(self, person_id: int, period: str, facts: Facts, text: str,
+                  standard_id: str, standard_version: str, hours_raw: Fraction,
+                  hours_counted: Fraction | None = None) -> ClaimRecord:  # fmt: skip
+        """Record a new claim, pending the school's check, with the next number.
+
+        `hours_counted` is what it counts after the caps, when the caller knows.
+        """
+        counted = hours_raw if hours_counted is None else hours_counted
         row = {
-            "person_id": person_id, "number": number, "period": period,
-            "item": facts.item, "facts": _facts_text(facts), "text": text,
-            "standard_id": standard_id, "standard_version": standard_version,
-            "hours_raw": str(hours_raw), "hours_counted": str(hours_raw),
+            "person_id": person_id, "number": self.next_number(person_id),
+            "period": period, "item": facts.item, "facts": _facts_text(facts),
+            "text": text, "standard_id": standard_id,
+            "standard_version": standard_version,
+            "hours_raw": str(hours_raw), "hours_counted": str(counted),
             "reviewer_hours": None, "status": PENDING_CHECK,
             "activity_date": facts.day.isoformat() if facts.day else None,
             "created_at": self.stamp(), "updated_at": self.stamp(),

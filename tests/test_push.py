@@ -32,7 +32,9 @@ from bot.push import (
     PushClient,
     cut_utf8,
 )
+from handlers.conversation import Conversation, note_contact
 from handlers.inbound import EVENT, TEXT, Inbound
+from scoring.standard import load_standards
 from storage.store import Store
 from tests.fake_wechat import DISCONNECT, FakeWeChat
 from tests.support import AES_KEY, USER, make_config
@@ -632,7 +634,7 @@ def test_which_messages_open_the_window(tmp_path, kind, event, last_wrote):
         async with bench(tmp_path) as b:
             person = b.person(wrote_hours_ago=10)
             times = {"now": b.clock(), "before": b.clock() - timedelta(hours=10)}
-            b.sender.note_inbound(Inbound("oa", OPENID, kind, b.clock(), event=event))
+            note_contact(b.store, Inbound("oa", OPENID, kind, b.clock(), event=event))
             recipient = b.store.push_recipients(person)["oa"]
             return recipient.last_inbound_at, times.get(last_wrote)
 
@@ -643,20 +645,19 @@ def test_which_messages_open_the_window(tmp_path, kind, event, last_wrote):
 # Through the real app
 
 
-class Pushing:
-    """A conversation that queues one push to the sender of each message."""
+class Pushing(Conversation):
+    """The real conversation, except that each message queues one push to its sender."""
 
     def __init__(self, path) -> None:
-        self.store = Store(path)
+        super().__init__(Store(path), load_standards(), "capped-50")
 
-    def handle(self, inbound):
-        with self.store.transaction():
-            person = self.store.person_for(inbound.channel, inbound.user)
-            self.store.enqueue_push(person.id, f"回执 {inbound.text}", inbound.key)
+    def _draft(self, inbound):
+        return None
+
+    def _dispatch(self, inbound):
+        person = self.store.person_for(inbound.channel, inbound.user)
+        self.store.enqueue_push(person.id, f"回执 {inbound.text}", inbound.key)
         return "收到"
-
-    def close(self):
-        self.store.close()
 
 
 def test_the_webhook_opens_the_window_and_the_push_leaves_after_the_answer(tmp_path):
