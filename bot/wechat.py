@@ -35,8 +35,14 @@ SUCCESS = b"success"
 _DECLARATION = re.compile(r"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 # Characters XML 1.0 forbids; expat stops at the first one, losing the message.
-_FORBIDDEN = [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0xFFFE, 0xFFFF]
-_STRIP_FORBIDDEN = dict.fromkeys(_FORBIDDEN)
+# (A pattern: str.translate walks a dict per character, ten times slower.)
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def without_forbidden(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids."""
+    return _FORBIDDEN.sub("", text)
+
 
 # What wechatpy's decryption raises for a wrong key, bad base64 or a cut body.
 _DECRYPT_ERRORS = (
@@ -141,7 +147,7 @@ def encode_reply(
 
     Encrypted with the key that opened the request, when it was encrypted.
     """
-    content = (text or "").translate(_STRIP_FORBIDDEN)
+    content = without_forbidden(text or "")
     if not content.strip():
         # XML with an empty Content makes WeChat show an error to the user.
         return SUCCESS
@@ -250,7 +256,7 @@ def _xml_text(xml: bytes | str) -> str:
             raise Unreadable("body is not UTF-8") from None
     if _DECLARATION.search(xml):
         raise Rejected(400, "DOCTYPE or ENTITY refused")
-    return xml.translate(_STRIP_FORBIDDEN)
+    return without_forbidden(xml)
 
 
 def _parse(text: str) -> dict:

@@ -24,7 +24,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.config import Config
-from bot.wechat import _STRIP_FORBIDDEN, Rejected, Unreadable, _xml_text, cdata
+from bot.wechat import Rejected, Unreadable, _xml_text, cdata, without_forbidden
 from handlers import inbound as kinds
 from handlers.inbound import Inbound
 
@@ -119,7 +119,7 @@ def encode_reply(
     nonce: str | None = None,
 ) -> bytes:
     """The encrypted passive reply for `text`; `ACK` when there is nothing to show."""
-    content = (text or "").translate(_STRIP_FORBIDDEN)
+    content = without_forbidden(text or "")
     if not content.strip():
         return ACK
     created = str(int((now or datetime.now(UTC)).timestamp()))

@@ -81,13 +81,12 @@ class Draft:
         if self.question is not None:
             store.ask(person_id, *self.question)
         for claim in self.new:
-            stored = store.add_claim(
+            # A number taken meanwhile fails the unique (person, number) index.
+            store.add_claim(
                 person_id, claim.period, claim.facts, claim.text, claim.standard_id,
                 claim.standard_version, claim.hours_raw, claim.hours_counted,
+                claim.number,
             )  # fmt: skip
-            if stored.number != claim.number:
-                # holds() was not asked, or lied: never store an answer that is wrong.
-                raise RuntimeError("claim number changed since the draft")
         if self.standing is not None:
             store.save_standings([(person_id, self.standing)])
         if self.new:
@@ -148,6 +147,7 @@ def draft(
            for k, c in enumerate(accepted)]  # fmt: skip
     progress = progress_over(ctx.standard, period.label, stored + new)
     lines = [progress.claimed.line(c.id) for c in new]
+    standing = standing_of(progress, period_key)
     reply = ctx.render(
         "claim_recorded",
         recorded=[Recorded(c.number, claim, line)
@@ -165,7 +165,7 @@ def draft(
             replace(c, hours_counted=ln.counted)
             for c, ln in zip(new, lines, strict=True)
         ),
-        standing_of(progress, period_key),
+        standing,
         asked,
     )
 

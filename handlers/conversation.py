@@ -171,7 +171,8 @@ class Conversation:
             return None
         with self.store.snapshot() as version:
             person = self.store.find_person(inbound.channel, inbound.user)
-            if person is None or self.store.answered(inbound.key)[0]:
+            # A repeated delivery is found under the lock (rarely worth a read here).
+            if person is None:
                 return None
             ctx = self.context(inbound, person)
             if command_of(inbound.text, person.role) is not None:

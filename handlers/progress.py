@@ -7,7 +7,7 @@ from datetime import date
 from fractions import Fraction
 from functools import cached_property
 
-from scoring.engine import EngineClaim, Ledger, build_ledger, reachable
+from scoring.engine import EngineClaim, Ledger, build_ledger, float_caps, reachable
 from scoring.standard import Item, Standard
 from storage.reminders import ActiveClaim, Standing
 from storage.store import APPROVED, ClaimRecord, Store
@@ -63,6 +63,30 @@ class Progress:
         return self._ranked_rooms(SUGGESTIONS)
 
     def _ranked_rooms(self, limit: int) -> list[Room]:
+        """The `limit` items with most room: capped items by room, then uncapped ones.
+
+        Ties go to the better-paid item, then to the earlier one in the file.
+        Floats rank the items; the few shown are then worked out exactly.
+        """
+        return self._top_rooms(limit) or self._all_rooms(limit)
+
+    def _top_rooms(self, limit: int) -> list[Room] | None:
+        """The capped items with most room, looked at from the largest cap down and
+        no further than a cap below the rooms found; None when that is not enough."""
+        ledger, found = self.claimed, []
+        for bound, rank, item in _by_bound(self.standard):
+            if len(found) >= limit and bound < found[limit - 1][0]:
+                break
+            estimate = ledger.room_estimate(item)
+            if estimate:
+                found.append((estimate, rank, item))
+                found.sort(key=lambda r: (-r[0], r[1]))
+        rooms = [Room(item, ledger.room(item)) for _, _, item in found[:limit]]
+        if len(rooms) < limit or not all(r.hours > 0 for r in rooms):
+            return None  # uncapped items, or floats that missed: rank them all
+        return rooms
+
+    def _all_rooms(self, limit: int) -> list[Room]:
         ledger, best = self.claimed, _best_rates(self.standard)
         ranked = []
         for item in self.standard.items:
@@ -70,7 +94,6 @@ class Progress:
                 estimate = ledger.room_estimate(item)
                 if estimate is None or estimate > 0:
                     ranked.append((estimate, item))
-        # Floats rank the items; the few shown are then worked out exactly.
         ranked.sort(key=lambda r: (r[0] is None, -(r[0] or 0), -best[r[1].id]))
         rooms = []
         for _, item in ranked:
@@ -103,6 +126,24 @@ def _best_rates(standard: Standard) -> dict[str, float]:
         }
         _BEST_RATES[key] = (standard, best)
     return _BEST_RATES[key][1]
+
+
+_BY_BOUND: dict[int, tuple[Standard, list[tuple[float, tuple, Item]]]] = {}
+
+
+def _by_bound(standard: Standard) -> list[tuple[float, tuple, Item]]:
+    """(most room the item can ever have, tie-break, item) for the capped items a
+    teacher claims themselves, the largest first; once per standard."""
+    key = id(standard)
+    if key not in _BY_BOUND:
+        best, ranked = _best_rates(standard), []
+        for index, item in enumerate(standard.items):
+            caps = [cap for _, _, cap in float_caps(standard, item)]
+            if item.reviewer_range is None and caps:
+                ranked.append((min(caps), (-best[item.id], index), item))
+        ranked.sort(key=lambda r: (-r[0], r[1]))
+        _BY_BOUND[key] = (standard, ranked)
+    return _BY_BOUND[key][1]
 
 
 def engine_claims(claims: list[ClaimRecord] | list[ActiveClaim]) -> list[EngineClaim]:

@@ -203,7 +203,7 @@ class Ledger:
         used = self._float_totals
         limits = [
             cap - used[kind].get(key, 0.0)
-            for kind, key, cap in _float_caps(self.standard, item)
+            for kind, key, cap in float_caps(self.standard, item)
         ]
         return max(0.0, min(limits)) if limits else None
 
@@ -275,7 +275,7 @@ def _limit_scopes(standard: Standard, item: Item) -> list[tuple[int, tuple[str, 
 _FLOAT_CAPS: dict[int, tuple[Standard, dict]] = {}
 
 
-def _float_caps(standard: Standard, item: Item) -> list[tuple[str, str, float]]:
+def float_caps(standard: Standard, item: Item) -> list[tuple[str, str, float]]:
     """(total kind, key, cap) for every cap an item passes through, once per standard."""
     key = id(standard)
     if key not in _FLOAT_CAPS:

@@ -7,7 +7,7 @@ import json
 import sqlite3
 import weakref
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from fractions import Fraction
 from functools import lru_cache
@@ -167,6 +167,16 @@ class Store(
         finally:
             self.db.execute("ROLLBACK")
 
+    def _select(self, sql: str, params: list | tuple = ()) -> list[dict]:
+        """The rows of a SELECT as dicts by column name.
+
+        Plain sqlite3 for the reads every message makes: sqlite-utils' query()
+        wraps each SELECT in a savepoint, three statements for one.
+        """
+        cursor = self.db.conn.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
     def data_version(self) -> int:
         """A number that changes whenever another connection commits to the database."""
         return self.db.execute("PRAGMA data_version").fetchone()[0]
@@ -175,7 +185,7 @@ class Store(
 
     def answered(self, key: str) -> tuple[bool, str | None]:
         """Whether a message key was processed, and the answer then given."""
-        rows = list(self.db.query("SELECT answer FROM inbox WHERE key = ?", [key]))
+        rows = self._select("SELECT answer FROM inbox WHERE key = ?", [key])
         if not rows:
             return False, None
         return True, rows[0]["answer"]
@@ -191,10 +201,10 @@ class Store(
 
     def find_person(self, channel: str, external_id: str) -> Person | None:
         """The person behind a chat identity, if they have written before."""
-        rows = list(self.db.query(
+        rows = self._select(
             "SELECT p.*, s.standard AS school_standard FROM identities i "
             "JOIN people p ON p.id = i.person_id LEFT JOIN schools s ON s.id = p.school_id "
-            "WHERE i.channel = ? AND i.external_id = ?", [channel, external_id]))  # fmt: skip
+            "WHERE i.channel = ? AND i.external_id = ?", [channel, external_id])  # fmt: skip
         return _person(rows[0]) if rows else None
 
     def person_for(self, channel: str, external_id: str) -> Person:
@@ -227,7 +237,7 @@ class Store(
         return self.person(person_id)
 
     def person(self, person_id: int) -> Person:
-        rows = self.db.query(
+        rows = self._select(
             "SELECT p.*, s.standard AS school_standard FROM people p "
             "LEFT JOIN schools s ON s.id = p.school_id WHERE p.id = ?",
             [person_id],
@@ -248,14 +258,17 @@ class Store(
 
     def add_claim(self, person_id: int, period: str, facts: Facts, text: str,
                   standard_id: str, standard_version: str, hours_raw: Fraction,
-                  hours_counted: Fraction | None = None) -> ClaimRecord:  # fmt: skip
+                  hours_counted: Fraction | None = None,
+                  number: int | None = None) -> ClaimRecord:  # fmt: skip
         """Record a new claim, pending the school's check, with the next number.
 
-        `hours_counted` is what it counts after the caps, when the caller knows.
+        `hours_counted` is what it counts after the caps, and `number` the
+        person's next number, when the caller knows them.
         """
         counted = hours_raw if hours_counted is None else hours_counted
         row = {
-            "person_id": person_id, "number": self.next_number(person_id),
+            "person_id": person_id,
+            "number": self.next_number(person_id) if number is None else number,
             "period": period, "item": facts.item, "facts": _facts_text(facts),
             "text": text, "standard_id": standard_id,
             "standard_version": standard_version,
@@ -272,23 +285,19 @@ class Store(
         return _claim(row)
 
     def claim_by_number(self, person_id: int, number: int) -> ClaimRecord | None:
-        rows = list(
-            self.db.query(
-                "SELECT * FROM claims WHERE person_id = ? AND number = ?",
-                [person_id, number],
-            )
+        rows = self._select(
+            "SELECT * FROM claims WHERE person_id = ? AND number = ?",
+            [person_id, number],
         )
         return _claim(rows[0]) if rows else None
 
     def last_claim(self, person_id: int) -> ClaimRecord | None:
         """The person's most recent claim that still counts."""
         marks = ",".join("?" * len(ACTIVE_STATES))
-        rows = list(
-            self.db.query(
-                f"SELECT * FROM claims WHERE person_id = ? AND status IN ({marks}) "
-                "ORDER BY number DESC LIMIT 1",
-                [person_id, *ACTIVE_STATES],
-            )
+        rows = self._select(
+            f"SELECT * FROM claims WHERE person_id = ? AND status IN ({marks}) "
+            "ORDER BY number DESC LIMIT 1",
+            [person_id, *ACTIVE_STATES],
         )
         return _claim(rows[0]) if rows else None
 
@@ -318,11 +327,9 @@ class Store(
     # --- an open question, waiting for the teacher's answer -------------------
 
     def open_question(self, person_id: int, now: datetime) -> dict | None:
-        rows = list(
-            self.db.query(
-                "SELECT payload FROM questions WHERE person_id = ? AND expires_at > ?",
-                [person_id, now.astimezone(UTC).isoformat()],
-            )
+        rows = self._select(
+            "SELECT payload FROM questions WHERE person_id = ? AND expires_at > ?",
+            [person_id, now.astimezone(UTC).isoformat()],
         )
         return json.loads(rows[0]["payload"]) if rows else None
 
@@ -348,19 +355,19 @@ class Store(
         return _claim(self.db["claims"].get(claim_id))
 
     def find_claim(self, claim_id: int) -> ClaimRecord | None:
-        rows = list(self.db.query("SELECT * FROM claims WHERE id = ?", [claim_id]))
+        rows = self._select("SELECT * FROM claims WHERE id = ?", [claim_id])
         return _claim(rows[0]) if rows else None
 
     def claims_for(self, person_id: int, period: str,
                    states: tuple[str, ...] = ACTIVE_STATES) -> list[ClaimRecord]:  # fmt: skip
         """A person's claims of one period in the given states, oldest first."""
         marks = ",".join("?" * len(states))
-        rows = self.db.query(
-            f"SELECT * FROM claims WHERE person_id = ? AND period = ? "
+        rows = self.db.conn.execute(
+            f"SELECT {_CLAIM_COLUMNS} FROM claims WHERE person_id = ? AND period = ? "
             f"AND status IN ({marks}) ORDER BY id",
             [person_id, period, *states],
         )
-        return [_claim(row) for row in rows]
+        return [_claim_of_row(row) for row in rows]
 
 
 def _person(row: dict) -> Person:
@@ -368,6 +375,17 @@ def _person(row: dict) -> Person:
         row["id"], row["name"], row["role"], row["school"], row["standard"],
         row.get("school_id"), row.get("staff_no"), row.get("school_standard"),
     )  # fmt: skip
+
+
+_CLAIM_FIELDS = tuple(field.name for field in fields(ClaimRecord))
+_CLAIM_COLUMNS = ", ".join(_CLAIM_FIELDS)
+
+
+@lru_cache(maxsize=65536)
+def _claim_of_row(row: tuple) -> ClaimRecord:
+    # A teacher's claims are read on every message and rarely change: a row
+    # (its hours and status included) becomes a record once.
+    return _claim(dict(zip(_CLAIM_FIELDS, row, strict=True)))
 
 
 def _claim(row: dict) -> ClaimRecord:

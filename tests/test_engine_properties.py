@@ -12,9 +12,11 @@ from collections import defaultdict
 from datetime import date, timedelta
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from handlers.progress import Progress
 from scoring.engine import EngineClaim, Ledger, build_ledger
 from scoring.facts import Facts
 from scoring.standard import Standard, build_standard, load_standards
@@ -373,3 +375,26 @@ def test_every_change_names_its_rule(case):
             assert changes, line
         if not changes:
             assert line.counted == line.raw
+
+
+# --- the items with most room ---------------------------------------------------------
+
+
+@PROPERTY
+@given(standard_and_claims(size=30), st.integers(1, 6))
+def test_rooms_looked_for_from_the_largest_cap_are_those_of_a_full_ranking(case, limit):
+    standard, claims = case
+    ledger = build_ledger(standard, claims)
+    progress = Progress(standard, "", ledger, ledger, ())
+    # The short way stops early; ranking every item is the reference.
+    assert progress.rooms(limit) == progress._all_rooms(limit)
+
+
+@pytest.mark.parametrize("standard_id", sorted(load_standards()))
+@pytest.mark.parametrize("limit", range(1, 8))
+def test_rooms_of_a_new_teacher_break_ties_as_a_full_ranking(standard_id, limit):
+    # With no claims every item has its whole cap: many ties.
+    standard = load_standards()[standard_id]
+    ledger = build_ledger(standard, [])
+    progress = Progress(standard, "", ledger, ledger, ())
+    assert progress.rooms(limit) == progress._all_rooms(limit)
