@@ -38,7 +38,11 @@ class Replies:
         self.env.filters["h"] = display
         self.env.filters["china"] = china_time
         self.env.filters["fraction"] = Fraction
+        self._templates: dict[str, jinja2.Template] = {}
 
     def render(self, template: str, /, **values) -> str:
-        text = self.env.get_template(f"{template}.j2").render(**values)
-        return text.strip()
+        found = self._templates.get(template)
+        if found is None:
+            # Kept here: jinja's own lookup costs more than a render's share.
+            found = self._templates[template] = self.env.get_template(f"{template}.j2")
+        return found.render(**values).strip()

@@ -278,9 +278,14 @@ class Standard:
         for item in self.items:
             owners = tuple(g for g in self.groups if item.id in g.items)
             self._by_id[f"groups:{item.id}"] = owners
+            self._by_id.setdefault(f"name:{item.name}", item)
 
     def item(self, item_id: str) -> Item:
         return self._by_id[item_id]
+
+    def item_named(self, name: str) -> Item | None:
+        """The item a rule's explanation names (the first, if two share a name)."""
+        return self._by_id.get(f"name:{name}")
 
     def category(self, category_id: str) -> Category:
         return self._by_id[f"category:{category_id}"]
