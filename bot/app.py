@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Protocol
 
@@ -19,10 +21,14 @@ from aiohttp.abc import AbstractAccessLogger
 from bot import outbox, scheduler, wechat, wecom
 from bot.config import Config
 from handlers.inbound import Inbound
+from storage.store import Store
 
 logger = logging.getLogger(__name__)
 
 HEALTH_PATH = "/healthz"
+# WeChat repeats a delivery within seconds; its key and answer are kept far longer.
+ANSWERS_KEPT = timedelta(days=2)
+HOUSEKEEPING_SECONDS = 6 * 3600
 
 
 class Conversation(Protocol):
@@ -56,6 +62,8 @@ def create_app(
     if config.wecom.enabled:
         app.router.add_get(config.wecom.path, _wecom_verify)
         app.router.add_post(config.wecom.path, _wecom_receive)
+    if background:
+        app.cleanup_ctx.append(_housekeeping)
     if background and outbox.push_configured(config):
         app.cleanup_ctx.append(_outbox_sender)
         # After the sender: it starts later and stops sooner, so it can wake it.
@@ -182,6 +190,36 @@ async def _health(request: web.Request) -> web.Response:
 
 async def _close_conversation(app: web.Application) -> None:
     app[CONVERSATION].close()
+
+
+async def _housekeeping(app: web.Application) -> AsyncIterator[None]:
+    """Old message keys are forgotten at start and every few hours after."""
+    task = asyncio.create_task(_forget_answers_regularly(app[CONFIG]))
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _forget_answers_regularly(config: Config) -> None:
+    while True:
+        try:
+            # A connection of its own, in a thread: the event loop keeps answering.
+            await asyncio.to_thread(_forget_answers, config.storage.database)
+        except (sqlite3.Error, OSError) as exc:
+            logger.warning("could not forget old message keys: %s", exc)
+        await asyncio.sleep(HOUSEKEEPING_SECONDS)
+
+
+def _forget_answers(database) -> None:
+    store = Store(database)
+    try:
+        with store.transaction():
+            forgotten = store.forget_answers(datetime.now(UTC) - ANSWERS_KEPT)
+    finally:
+        store.close()
+    if forgotten:
+        logger.info("forgot %d processed message key(s)", forgotten)
 
 
 async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:

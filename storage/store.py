@@ -190,6 +190,13 @@ class Store(
             return False, None
         return True, rows[0]["answer"]
 
+    def forget_answers(self, before: datetime) -> int:
+        """Drop the keys (and answers) of messages processed before `before`."""
+        return self.db.execute(
+            "DELETE FROM inbox WHERE created_at < ?",
+            [before.astimezone(UTC).isoformat(timespec="seconds")],
+        ).rowcount
+
     def remember_answer(self, key: str, answer: str | None) -> None:
         # Plain SQL on the hot path: sqlite-utils' insert inspects the table each time.
         self.db.execute(

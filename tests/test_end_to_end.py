@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -121,3 +123,37 @@ def test_hostile_input_changes_nothing(tmp_path, mode, build, status):
     assert got == status
     assert before == []
     assert "还差 48学时" in after
+
+
+def test_keys_of_old_messages_are_forgotten_when_the_server_starts(tmp_path):
+    config = bot_config(tmp_path, "plain")
+    store = Store(config.storage.database)
+    old = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="seconds")
+    recent = (datetime.now(UTC) - timedelta(hours=3)).isoformat(timespec="seconds")
+    for key, when in (("old:1", old), ("recent:1", recent)):
+        store.db["inbox"].insert({"key": key, "answer": "好", "created_at": when})
+    store.close()
+
+    async def scenario(session, url):
+        # The server answers at once; the keys go in the background.
+        for _ in range(100):
+            if not answered(config, "old:1"):
+                break
+            await asyncio.sleep(0.05)
+        return await wechat_sim.send(
+            session, url, config, USER, "公开课 县级 1次", msg_id=7
+        )
+
+    reply = run_against_app(config, build_conversation(config), scenario)
+
+    assert "✅ 已记录" in reply
+    assert not answered(config, "old:1")
+    assert answered(config, "recent:1") and answered(config, f"{USER}:7")
+
+
+def answered(config, key):
+    store = Store(config.storage.database)
+    try:
+        return store.answered(key)[0]
+    finally:
+        store.close()
