@@ -9,7 +9,7 @@ and one aiohttp client drives them all over 127.0.0.1 with deliveries signed
     WeRoBot  bench/werobot_echo.py under Gunicorn, as WeRoBot's guide says
 
     .venv/bin/python bench/bench_webhook.py [--messages N] [--concurrency C]
-        [--teachers T] [--time-limit S] [--only TEXT]
+        [--teachers T] [--time-limit S] [--rounds R] [--only TEXT]
 
 The client keeps C requests in flight (a closed loop), so by Little's law the
 mean latency is about C divided by the rate: C sets the latency as much as
@@ -108,6 +108,8 @@ class Result:
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # msgs/s of every round of this server, when it ran several.
+    rates: list[float] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -453,25 +455,47 @@ def print_environment(args: argparse.Namespace) -> None:
     # Other work on the machine takes cores from client and server alike.
     load = os.getloadavg()[0]
     print(
-        f"{args.messages} messages per server after a warm-up, "
+        f"{args.messages} messages per server and round after a warm-up, "
         f"{args.concurrency} in flight, {args.teachers} teachers, loopback; "
         f"load average {load:.2f} at the start"
+    )
+    print(
+        f"{args.rounds} round(s), servers in turn; each row is a server's median "
+        "round, `range` the lowest and highest msgs/s of its rounds"
     )
     print()
 
 
+def median_round(rounds: Sequence[Result]) -> Result:
+    """The round with the median rate (any failed round stands for all), with
+    every round's rate in `rates`."""
+    failed = [r for r in rounds if not r.ok]
+    if failed:
+        chosen = failed[0]
+        chosen.errors = [e for r in failed for e in r.errors]
+        return chosen
+    ordered = sorted(rounds, key=lambda r: r.rate)
+    chosen = ordered[(len(ordered) - 1) // 2]
+    chosen.rates = [r.rate for r in rounds]
+    return chosen
+
+
 def print_table(results: Sequence[Result]) -> None:
-    header = ("server", "mode", "messages", "msgs/s", "p50 ms", "p99 ms", "errors")
-    print(f"{header[0]:<20}{header[1]:<7}" + "".join(f"{h:>10}" for h in header[2:]))
+    header = ("server", "mode", "messages", "msgs/s", "range", "p50 ms", "p99 ms")
+    header += ("errors",)
+    print(f"{header[0]:<20}{header[1]:<7}{header[2]:>10}{header[3]:>9}{header[4]:>12}"
+          + "".join(f"{h:>9}" for h in header[5:]))  # fmt: skip
     for r in results:
         if r.ok:
-            figures = (f"{r.rate:.0f}", f"{r.percentile_ms(50):.1f}")
+            spread = f"{min(r.rates):.0f}-{max(r.rates):.0f}" if r.rates else ""
+            figures = (f"{r.rate:.0f}", spread, f"{r.percentile_ms(50):.1f}")
             figures += (f"{r.percentile_ms(99):.1f}",)
         else:
             # A run with failures has no rate worth printing.
-            figures = ("-", "-", "-")
-        cells = (str(r.messages), *figures, str(len(r.errors)))
-        print(f"{r.server:<20}{r.mode:<7}" + "".join(f"{c:>10}" for c in cells))
+            figures = ("-", "", "-", "-")
+        print(f"{r.server:<20}{r.mode:<7}{r.messages:>10}{figures[0]:>9}"
+              f"{figures[1]:>12}{figures[2]:>9}{figures[3]:>9}"
+              f"{len(r.errors):>9}")  # fmt: skip
     for r in results:
         for error in r.errors[:SHOWN_ERRORS]:
             print(f"  {r.server} {r.mode}: {error}")
@@ -498,6 +522,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=_positive, default=16)
     parser.add_argument("--teachers", type=_positive, default=500)
     parser.add_argument(
+        "--rounds",
+        type=_positive,
+        default=3,
+        help="runs per server; the table shows the median one (default 3)",
+    )
+    parser.add_argument(
         "--only",
         metavar="TEXT",
         help="measure only the servers whose name and mode contain TEXT "
@@ -520,13 +550,20 @@ def _positive(text: str) -> int:
 
 
 async def run(args: argparse.Namespace) -> list[Result]:
+    """Each server's median round; the servers take turns, round after round,
+    so that a busy spell of the machine falls on all of them alike."""
+    targets = [
+        target
+        for target in TARGETS
+        if not args.only or args.only in f"{target.server} {target.mode}"
+    ]
+    rounds: dict[int, list[Result]] = {n: [] for n in range(len(targets))}
     connector = aiohttp.TCPConnector(limit=args.concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
-        return [
-            await measure(session, target, args)
-            for target in TARGETS
-            if not args.only or args.only in f"{target.server} {target.mode}"
-        ]
+        for _ in range(args.rounds):
+            for n, target in enumerate(targets):
+                rounds[n].append(await measure(session, target, args))
+    return [median_round(rounds[n]) for n in range(len(targets))]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
