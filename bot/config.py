@@ -306,6 +306,8 @@ def _coerce(where: str, default, value, cls, key):
             raise ConfigError(f"{where}: expected a list of names, got {value!r}")
         return tuple(value)
     if "Path" in str(annotation):
+        if value == "" and default is None:
+            return None  # an optional folder left empty, as in the example file
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}: expected a file or folder path, got {value!r}")
         return Path(value)

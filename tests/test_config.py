@@ -37,6 +37,23 @@ def test_the_example_file_loads(tmp_path, monkeypatch):
     assert load_config(example, env={}).server.path == "/wechat"
 
 
+def test_the_example_file_names_every_setting():
+    import tomllib
+    from dataclasses import fields
+    from pathlib import Path
+
+    from bot.config import _SECTIONS
+
+    text = (Path(__file__).parent.parent / "config.example.toml").read_text("utf-8")
+    written = tomllib.loads(text)
+    for section, settings in _SECTIONS.items():
+        missing = {f.name for f in fields(settings)} - set(written.get(section, {}))
+        # Tables of their own (one per school …) are shown as a commented example.
+        missing = {name for name in missing if f"[{section}.{name}." not in text}
+        # A setting missing here is one an operator never hears of.
+        assert missing == set(), section
+
+
 def test_secrets_from_the_environment(tmp_path):
     path = write(tmp_path, '[wechat]\nmode = "safe"\napp_id = "wx1"\n')
     env = {"XUESHI_WECHAT_TOKEN": "t0k", "XUESHI_WECHAT_ENCODING_AES_KEY": AES}
