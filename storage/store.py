@@ -78,6 +78,7 @@ def _facts(text: str) -> Facts:
     return Facts.from_json(json.loads(text))
 
 
+@lru_cache(maxsize=4096)
 def _facts_text(facts: Facts) -> str:
     return json.dumps(facts.to_json(), ensure_ascii=False)
 
@@ -273,6 +274,7 @@ class Store(
         person's next number, when the caller knows them.
         """
         counted = hours_raw if hours_counted is None else hours_counted
+        now = self.stamp()
         row = {
             "person_id": person_id,
             "number": self.next_number(person_id) if number is None else number,
@@ -282,7 +284,7 @@ class Store(
             "hours_raw": str(hours_raw), "hours_counted": str(counted),
             "reviewer_hours": None, "status": PENDING_CHECK,
             "activity_date": facts.day.isoformat() if facts.day else None,
-            "created_at": self.stamp(), "updated_at": self.stamp(),
+            "created_at": now, "updated_at": now,
         }  # fmt: skip
         # Plain SQL on the hot path, and the record built from what was written.
         row["id"] = self.db.execute(
