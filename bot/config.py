@@ -356,6 +356,11 @@ def _validate_server(server: ServerConfig) -> None:
         )
 
 
+def validate_wechat(wechat: WechatConfig) -> None:
+    """Raise ConfigError for the first [wechat] setting that cannot work."""
+    _validate_wechat(wechat)
+
+
 def _validate_wechat(wechat: WechatConfig) -> None:
     if wechat.mode not in MODES:
         raise ConfigError(

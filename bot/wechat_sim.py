@@ -15,6 +15,7 @@ import struct
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from xml.parsers.expat import ExpatError
 
@@ -23,7 +24,7 @@ import xmltodict
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 
-from bot.config import MODES, Config, ConfigError, load_config
+from bot.config import MODES, Config, ConfigError, load_config, validate_wechat
 
 DEFAULT_USER = "o_simulated_teacher"
 # The Official Account's original id (gh_...), sent as ToUserName.
@@ -47,6 +48,13 @@ _KIND_FIELDS = {
 }
 # Fields written without CDATA, as WeChat does.
 _NUMERIC = {"CreateTime", "MsgId"}
+
+
+# What a refused signature almost always means when one sends by hand.
+SIGNATURE_HINT = (
+    " (the token here differs from the server's: use the same --config, or the "
+    "same XUESHI_WECHAT_TOKEN, as `serve`)"
+)
 
 
 class ReplyError(Exception):
@@ -190,7 +198,9 @@ async def post(
     ) as response:
         answer = await response.read()
         if response.status != 200:
-            raise ReplyError(f"HTTP {response.status}: {answer[:200]!r}")
+            said = answer[:200].decode("utf-8", "replace")
+            hint = SIGNATURE_HINT if response.status == 403 else ""
+            raise ReplyError(f"HTTP {response.status}: {said}{hint}")
     return parse_reply(config, params, answer)
 
 
@@ -226,6 +236,13 @@ def send_main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
+    if args.mode:
+        try:
+            # Encrypting needs the key and AppID the server decrypts with.
+            validate_wechat(replace(config.wechat, mode=args.mode))
+        except ConfigError as exc:
+            print(f"error: {exc} (for --mode {args.mode})", file=sys.stderr)
+            return 2
     url = args.url or default_url(config)
     try:
         reply = asyncio.run(_send_once(url, config, args.user, args.text, args.mode))

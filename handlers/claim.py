@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 from handlers.context import Context
 from handlers.progress import progress_over, standing_of
@@ -62,6 +63,7 @@ class Draft:
     new: tuple[ClaimRecord, ...] = ()
     standing: Standing | None = None
     question: tuple[dict, datetime] | None = None  # payload, expiry
+    recounted: tuple[tuple[int, Fraction], ...] = ()  # stored claims' new hours
 
     def holds(self, store: Store, channel: str, user: str, now: datetime) -> bool:
         """Whether the draft, read earlier, is what the database would give now."""
@@ -87,6 +89,8 @@ class Draft:
                 claim.standard_version, claim.hours_raw, claim.hours_counted,
                 claim.number,
             )  # fmt: skip
+        for claim_id, hours in self.recounted:
+            store.set_counted(claim_id, hours)
         if self.standing is not None:
             store.save_standings([(person_id, self.standing)])
         if self.new:
@@ -147,11 +151,18 @@ def draft(
            for k, c in enumerate(accepted)]  # fmt: skip
     progress = progress_over(ctx.standard, period.label, stored + new)
     lines = [progress.claimed.line(c.id) for c in new]
+    # A new claim can take an earlier one's place under a cap (caps go by date).
+    recounted = [
+        (c, progress.claimed.lines[c.id])
+        for c in progress.claims
+        if c.id < _DRAFT_IDS and progress.claimed.lines[c.id].counted != c.hours_counted
+    ]
     standing = standing_of(progress, period_key)
     reply = ctx.render(
         "claim_recorded",
         recorded=[Recorded(c.number, claim, line)
                   for c, claim, line in zip(new, accepted, lines, strict=True)],
+        recounted=recounted,
         problems=problems,
         question=question,
         p=progress,
@@ -167,6 +178,7 @@ def draft(
         ),
         standing,
         asked,
+        tuple((c.id, ln.counted) for c, ln in recounted),
     )
 
 
@@ -198,10 +210,16 @@ def answer(ctx: Context, pending: dict) -> str | None:
 def _answer_duration(ctx: Context, pending: dict) -> str | None:
     """A length such as 2天 or 3小时 completes a timed claim; anything else is no answer."""
     facts = Facts.from_json(pending["facts"])
+    if ctx.parser.parse(ctx.inbound.text, ctx.today).understood:
+        return None  # a claim of its own (外出培训 2天), not the length asked for
     said = read_qualifiers(normalize(ctx.inbound.text))
-    convert = dict(ctx.standard.item(facts.item).convert)
-    if said.get("unit") not in convert:
-        return None
+    item = ctx.standard.item(facts.item)
+    if said.get("unit") not in dict(item.convert):
+        if "unit" not in said:
+            return None
+        # A length in a unit this item is not counted in: ask again, keep the claim.
+        ctx.store.ask(ctx.person.id, pending, ctx.now + QUESTION_LIFETIME)
+        return ctx.render("question_unit", item=item, unit=said["unit"])
     facts = facts.with_(quantity=said["quantity"], unit=said["unit"])
     return record(
         ctx, [ParsedClaim(facts, pending["source"], pending["name"], frozenset())]

@@ -57,6 +57,8 @@ OPTIONS = [
     ("an empty standard", ["chat", "--standard", ""], "--standard"),
     ("a day that is not a date",
      ["standards", "rescore", "capped-50", "--on", "2026-13-01"], "--on"),
+    ("encrypting without a key", ["send", "--mode", "safe", "查询"],
+     "wechat.encoding_aes_key"),
 ]  # fmt: skip
 
 

@@ -319,3 +319,48 @@ def test_an_assumed_role_is_shown(ticking):
     conv, _ = ticking
     assert "校本培训 · 参加 · 3小时 → 3学时" in say(conv, "两场讲座，每场一个半小时")
     assert "校本培训 · 主讲 · 2小时 → 8学时" in say(conv, "主讲校本培训 2小时")
+
+
+def test_an_earlier_dated_claim_that_cuts_a_recorded_one_says_so(conversation):
+    say(conversation, "公开课 市级 1次", key="k1")
+    reply = say(conversation, "10月18日 公开课 县级 1次", key="k2")
+
+    # The cap goes to the earlier activity first: #1 loses what #2 takes.
+    assert "#2 公开课 · 县级 · 1次 → 2学时" in reply
+    assert "#1 公开课 · 市级 · 1次：3 → 2学时" in reply
+    assert "「公开课」最多计4学时" in reply
+    person = conversation.store.find_person("oa", "u1")
+    first = conversation.store.claim_by_number(person.id, 1)
+    assert first.hours_counted == 2  # what it counts now, as the answer said
+    assert conversation.summary("oa", "u1").claimed.total == 4
+
+
+def test_a_claim_that_changes_no_earlier_one_mentions_none(conversation):
+    say(conversation, "公开课 县级 1次", key="k1")
+    assert "随之调整" not in say(conversation, "听课 2节", key="k2")
+
+
+@pytest.fixture
+def neijiang(tmp_path):
+    conv = Conversation(
+        Store(tmp_path / "n.db"), load_standards(), "neijiang-hours", lambda: NOW
+    )
+    yield conv
+    conv.close()
+
+
+def test_a_new_claim_is_not_taken_as_the_length_a_question_waits_for(neijiang):
+    assert "一共多长时间" in say(neijiang, "两场讲座", key="k1")
+    reply = say(neijiang, "进修学校培训 3天", key="k2")
+
+    assert "#1 进修学校培训" in reply and "专题讲座" not in reply
+    assert neijiang.summary("oa", "u1").claimed.total == 18
+
+
+def test_a_length_in_a_unit_the_item_does_not_count_is_asked_again(neijiang):
+    question = say(neijiang, "两场讲座", key="k1")
+    assert "“2天”“半天”" in question and "小时" not in question
+
+    again = say(neijiang, "3小时", key="k2")
+    assert "按天、半天计" in again and "已记录" not in again
+    assert "#1 专题讲座 · 1天 → 6学时" in say(neijiang, "1天", key="k3")

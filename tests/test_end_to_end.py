@@ -157,3 +157,17 @@ def answered(config, key):
         return store.answered(key)[0]
     finally:
         store.close()
+
+
+def test_a_refused_signature_is_explained_as_a_token_that_differs(tmp_path):
+    config = bot_config(tmp_path, "plain")
+    other = replace(config, wechat=replace(config.wechat, token="anothertoken"))
+
+    async def scenario(session, url):
+        with pytest.raises(wechat_sim.ReplyError) as refused:
+            await wechat_sim.send(session, url, other, USER, "查询")
+        return str(refused.value)
+
+    error = run_against_app(config, build_conversation(config), scenario)
+    assert error.startswith("HTTP 403: ") and "b'" not in error
+    assert error.endswith(wechat_sim.SIGNATURE_HINT)
