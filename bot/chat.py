@@ -22,11 +22,13 @@ def answer(conversation: Conversation, user: str, text: str) -> str:
 def run_json(
     conversation: Conversation, user: str, stdin: TextIO, stdout: TextIO
 ) -> None:
-    """One message per input line, one JSON object per output line."""
+    """One message per input line, one JSON object per output line.
+
+    An empty line is sent as an empty message, so that the n-th output line
+    always answers the n-th input line.
+    """
     for raw in stdin:
-        text = raw.rstrip("\n")
-        if not text.strip():
-            continue
+        text = raw.rstrip("\r\n")
         reply = answer(conversation, user, text)
         progress = conversation.summary(CHANNEL, user)
         record = {

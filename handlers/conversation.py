@@ -39,7 +39,8 @@ _COMMAND_WORDS = {
     help.handle: ("帮助", "help", "?", "怎么用", "怎么写", "使用说明", "说明", "菜单",
                   "能记什么", "记什么", "有哪些项目", "项目", "标准"),
     records.details: ("明细", "清单", "记录", "我的记录", "列表", "明细列表", "查看明细",
-                      "查明细", "都记了什么", "记了哪些", "记了什么", "我记了什么"),
+                      "查明细", "都记了什么", "记了哪些", "记了什么", "我记了什么", "查询明细",
+                      "明细查询", "看明细", "查记录", "查询记录", "查看记录"),
     records.undo: ("撤销", "撤回", "取消", "撤销上一条", "撤回上一条", "删除上一条",
                    "删掉上一条", "删掉刚才那条", "删除刚才那条", "刚才那条不对",
                    "上一条不算", "上一条删掉", "撤销刚才那条", "不算", "记错了", "撤消",
@@ -92,8 +93,10 @@ def command_of(text: str, role: str | None = None) -> Callable[[Context], str] |
         if pattern.match(words):
             return handler
     word = _FILLER_RE.sub("", words)
-    if not word:  # only punctuation, such as "?"
-        return help.handle
+    if not word:
+        # A bare "?" asks for help; emoji, dots or nothing at all are read as a
+        # message without content and get the short pointer of an unread claim.
+        return help.handle if "?" in words else None
     return COMMANDS.get(word)
 
 

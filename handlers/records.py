@@ -19,11 +19,22 @@ from storage.store import PENDING_CHECK, RETURNED, WITHDRAWN, ClaimRecord
 
 logger = logging.getLogger(__name__)
 
-_NUMBER = r"(?:第|#|＃|no\.?)?\s*(\d{1,4})\s*(?:条|号)?"
-DELETE_RE = re.compile(rf"^(?:删除|删掉|删|去掉|作废|撤销|撤回|取消)\s*{_NUMBER}$")
-RESUBMIT_RE = re.compile(rf"^(?:重新提交|重新申报|再次提交|重交)\s*{_NUMBER}$")
+_NUMBER = r"(?:第|#|＃|no\.?)?\s*(?P<number>\d{1,4})\s*(?:条|号)?"
+# Each command also matches its word without a usable number (删除, 删除 abc,
+# 修改 1), so that the teacher is shown how to write it instead of a greeting.
+# The atomic groups keep 删掉上一条 from matching as 删 + 掉上一条: the words
+# for undoing the last claim belong to the word table of handlers.conversation.
+DELETE_RE = re.compile(
+    rf"^(?:删除|删掉|删|去掉|作废|撤销|撤回|取消)\s*{_NUMBER}$"
+    r"|^(?>删除|删掉|删)(?!\s*(?:上一条|刚才))(?P<other>.*)$"
+)
+RESUBMIT_RE = re.compile(
+    rf"^(?:重新提交|重新申报|再次提交|重交)\s*{_NUMBER}$"
+    r"|^(?>重新提交|重新申报|再次提交|重交)(?P<other>.*)$"
+)
 CHANGE_RE = re.compile(
-    rf"^(?:修改|改成|改为|改|更正)\s*{_NUMBER}\s*(?:为|成|:)?\s*(?P<rest>.+)$"
+    rf"^(?:修改|改成|改为|改|更正)\s*{_NUMBER}\s*(?:为|成|:)?\s*(?P<rest>.*)$"
+    r"|^(?>修改|更正)(?P<other>.*)$"
 )
 
 
@@ -52,15 +63,20 @@ def undo(ctx: Context) -> str:
 
 def delete(ctx: Context) -> str:
     match = DELETE_RE.match(_words(ctx))
-    claim = ctx.store.claim_by_number(ctx.person.id, int(match.group(1)))
+    if match.group("number") is None:
+        return _how(ctx, "删除")
+    number = int(match.group("number"))
+    claim = ctx.store.claim_by_number(ctx.person.id, number)
     if claim is None or claim.status == WITHDRAWN:
-        return ctx.render("record_missing", number=int(match.group(1)))
+        return ctx.render("record_missing", number=number)
     return _withdraw(ctx, claim)
 
 
 def change(ctx: Context) -> str:
     match = CHANGE_RE.match(_words(ctx))
-    number = int(match.group(1))
+    if match.group("number") is None:
+        return _how(ctx, "修改")
+    number = int(match.group("number"))
     claim = ctx.store.claim_by_number(ctx.person.id, number)
     if claim is None or claim.status == WITHDRAWN:
         return ctx.render("record_missing", number=number)
@@ -68,6 +84,8 @@ def change(ctx: Context) -> str:
         return ctx.render("record_locked", claim=claim, action="修改")
     if claim.standard_id != ctx.standard.id:
         return ctx.render("record_old_standard", claim=claim)
+    if not rest_of(match):
+        return _how(ctx, "修改", claim)
     facts = _corrected(ctx, claim, match.group("rest"))
     if facts is None:
         return ctx.render("record_change_unread", claim=claim)
@@ -79,7 +97,9 @@ def change(ctx: Context) -> str:
         ctx, ParsedClaim(facts, rest_of(match), "", frozenset()), period
     )
     if problem:
-        return ctx.render("claim_problems", problems=[problem], question=None)
+        return ctx.render(
+            "claim_problems", problems=[problem], question=None, changing=number
+        )
     hours = score_claim(ctx.standard, facts).hours
     ctx.store.change_claim(claim.id, facts, ctx.inbound.text, hours)
     if claim.status == RETURNED:  # corrected after a return: back to the school
@@ -112,7 +132,10 @@ def _corrected(ctx: Context, claim: ClaimRecord, rest: str):
 
 def resubmit(ctx: Context) -> str:
     """重新提交 N: a returned claim goes back to the school as it is (new evidence added)."""
-    number = int(RESUBMIT_RE.match(_words(ctx)).group(1))
+    match = RESUBMIT_RE.match(_words(ctx))
+    if match.group("number") is None:
+        return _how(ctx, "重新提交")
+    number = int(match.group("number"))
     claim = ctx.store.claim_by_number(ctx.person.id, number)
     if claim is None or claim.status == WITHDRAWN:
         return ctx.render("record_missing", number=number)
@@ -121,6 +144,19 @@ def resubmit(ctx: Context) -> str:
     ctx.store.decide(claim.id, ctx.person.id, "resubmit", PENDING_CHECK,
                      hours_after=claim.hours_counted)  # fmt: skip
     return ctx.render("record_resubmitted", claim=claim, p=current_progress(ctx))
+
+
+def _how(ctx: Context, action: str, claim: ClaimRecord | None = None) -> str:
+    """How to write a command that came without a usable number or change.
+
+    The example is drawn from the claim named, else from the latest one, when
+    it was scored under the teacher's current standard.
+    """
+    if claim is None or claim.status == WITHDRAWN:
+        claim = ctx.store.last_claim(ctx.person.id)
+    if claim is not None and claim.standard_id != ctx.standard.id:
+        claim = None
+    return ctx.render("record_how", action=action, claim=claim)
 
 
 def _withdraw(ctx: Context, claim: ClaimRecord) -> str:
