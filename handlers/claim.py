@@ -28,6 +28,8 @@ logger = logging.getLogger(__name__)
 QUESTION_LIFETIME = timedelta(minutes=30)
 # Beyond these a message is more likely a slip than a record: the bot asks again.
 MOST_UNITS = 1000  # of any one claim (节, 次, 小时 …)
+# Units that run higher: a study note's length is thousands of characters.
+MOST_OF_UNIT = {"字": 1_000_000}
 MOST_CLAIMS = 10  # in one message
 _CHOICE_RE = re.compile(
     r"^(?:选|第)?\s*(\d{1,2}|[一二三四五六七八九十])\s*(?:个|项|条|种)?$"
@@ -272,7 +274,8 @@ def problem_of(ctx: Context, claim: ParsedClaim, period) -> dict | None:
     if claim.facts.day not in period:
         return {"kind": "out_of_period", "item": item, "claim": claim, "period": period,
                 "future": claim.facts.day > ctx.today}  # fmt: skip
-    if not 0 < claim.facts.quantity <= MOST_UNITS:
+    most = MOST_OF_UNIT.get(claim.facts.unit or item.measure, MOST_UNITS)
+    if not 0 < claim.facts.quantity <= most:
         return {"kind": "quantity", "item": item, "claim": claim}
     question = question_for(ctx.standard, claim.facts)
     if question:

@@ -86,9 +86,9 @@ def change(ctx: Context) -> str:
         return ctx.render("record_old_standard", claim=claim)
     if not rest_of(match):
         return _how(ctx, "修改", claim)
-    facts = _corrected(ctx, claim, match.group("rest"))
+    facts, ignored = _corrected(ctx, claim, match.group("rest"))
     if facts is None:
-        return ctx.render("record_change_unread", claim=claim)
+        return ctx.render("record_change_unread", claim=claim, ignored=sorted(ignored))
     question = question_for(ctx.standard, facts)
     if question:
         return ctx.render("record_change_unread", claim=claim, q=question)
@@ -120,14 +120,24 @@ def rest_of(match) -> str:
 
 
 def _corrected(ctx: Context, claim: ClaimRecord, rest: str):
-    """New facts: a whole new claim if the text names an item, else changed qualifiers."""
+    """New facts: a whole new claim if the text names an item, else changed qualifiers
+    (None if none), and the facts said that the item is not rated by."""
     parse = ctx.parser.parse(rest, ctx.today)
     if parse.claims:
         new: ParsedClaim = parse.claims[0]
         day = new.facts.day or claim.facts.day
-        return new.facts.with_(day=day)
+        return new.facts.with_(day=day), set()
     said = read_qualifiers(normalize(rest))
-    return claim.facts.with_(**said) if said else None
+    item = ctx.standard.item(claim.facts.item)
+    # 县级 on an item not rated by level changes nothing: it is not taken as a change.
+    used = {*item.needs, *(k for f in item.factors for k, _ in f.when),
+            *(k for k, _ in item.defaults), *_ALWAYS_CHANGEABLE}  # fmt: skip
+    kept = {key: value for key, value in said.items() if key in used}
+    return (claim.facts.with_(**kept) if kept else None), said.keys() - kept.keys()
+
+
+# Facts every claim has, whatever its item is rated by.
+_ALWAYS_CHANGEABLE = ("quantity", "unit", "day", "topic")
 
 
 def resubmit(ctx: Context) -> str:
