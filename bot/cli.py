@@ -84,6 +84,12 @@ def _parser() -> argparse.ArgumentParser:
     load = roster_do.add_parser("import", help="import a CSV or XLSX roster")
     load.add_argument("file", type=Path)
     load.add_argument("--config", type=Path)
+    load.add_argument(
+        "--switch-standard",
+        action="store_true",
+        help="let a 标准 move a school that has claims to another standard; "
+        "its earlier claims stay under the old one",
+    )
     load.set_defaults(run=_roster_import)
     invites = roster_do.add_parser("invites", help="print each school's invite code")
     invites.add_argument("--config", type=Path)
@@ -416,7 +422,9 @@ def _roster_import(args) -> int:
 
     _, store, standards = _open_store(args)
     try:
-        report = import_roster(store, args.file, set(standards))
+        report = import_roster(
+            store, args.file, set(standards), switch_standard=args.switch_standard
+        )
     except RosterError as exc:
         print(f"roster error: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,10 @@
 
 Columns: 姓名, 学校, 中心校, 角色, 工号, and optionally 标准 (the school's
 standard id). Importing the same file twice changes nothing.
+
+A 标准 that would move a school with claims to another standard is refused
+unless the admin says so (`switch_standard`): its teachers' claims stay under
+the old standard, out of their 查询, 明细 and reminders.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from storage.people import ROLES, RosterRow
+from storage.people import ROLES, RosterRow, StandardSwitch
 from storage.store import Store
 
 REQUIRED = ("姓名", "学校", "中心校", "角色", "工号")
@@ -37,6 +41,8 @@ class ImportReport:
     unchanged: int = 0
     # (row number, reason code, details); the wording is in templates/roster_report.j2
     rejected: list[tuple[int, str, dict]] = field(default_factory=list)
+    # Schools moved to another standard although they had claims (switch_standard).
+    switched: list[StandardSwitch] = field(default_factory=list)
 
 
 def read_rows(path: Path) -> list[dict]:
@@ -88,11 +94,19 @@ def _xlsx_rows(path: Path) -> list[list]:
     return [r for r in rows if any(c not in (None, "") for c in r)]
 
 
-def import_roster(store: Store, path: Path, standards: set[str]) -> ImportReport:
-    """Add and update people from a roster file, in one transaction."""
+def import_roster(
+    store: Store, path: Path, standards: set[str], *, switch_standard: bool = False
+) -> ImportReport:
+    """Add and update people from a roster file, in one transaction.
+
+    A row that would move a school with claims to another standard is
+    rejected, unless `switch_standard` accepts that those claims stay behind.
+    """
     report = ImportReport()
     seen: dict[tuple[str, str, str], int] = {}
     school_standard: dict[tuple[str, str], tuple[str, int]] = {}
+    # Looked up before the school's first row with a 标准 is written.
+    switches: dict[tuple[str, str], StandardSwitch | None] = {}
     with store.transaction():
         for number, raw in enumerate(read_rows(path), start=2):
             row, reason = check_row(raw, standards)
@@ -109,6 +123,8 @@ def import_roster(store: Store, path: Path, standards: set[str]) -> ImportReport
                         "conflict",
                         {"row": row, "first": first[1], "standard": first[0]},
                     )
+                else:
+                    reason = _switch(store, row, switches, switch_standard, report)
             if reason:
                 report.rejected.append((number, *reason))
                 continue
@@ -116,6 +132,25 @@ def import_roster(store: Store, path: Path, standards: set[str]) -> ImportReport
             outcome = store.upsert_roster_row(row)
             setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def _switch(
+    store: Store,
+    row: RosterRow,
+    switches: dict[tuple[str, str], StandardSwitch | None],
+    accepted: bool,
+    report: ImportReport,
+) -> tuple[str, dict] | None:
+    """Why a row may not move its school to another standard, if it may not."""
+    place = (row.town, row.school)
+    if place not in switches:
+        switches[place] = store.standard_switch(row.town, row.school, row.standard)
+        if switches[place] and accepted:
+            report.switched.append(switches[place])
+    switch = switches[place]
+    if switch is None or accepted:
+        return None
+    return "switch", {"row": row, "switch": switch}
 
 
 def check_row(raw: dict, standards: set[str]) -> tuple[RosterRow | None, tuple | None]:

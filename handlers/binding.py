@@ -6,8 +6,11 @@ import logging
 import re
 
 from handlers.context import Context
+from handlers.inbound import Inbound
+from handlers.replies import Replies
 from scoring.parser import normalize
 from storage.people import TEACHER
+from storage.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +47,21 @@ def handle(ctx: Context) -> str:
     person = ctx.store.person(target["id"])
     logger.info("identity bound to person %s", person.id)
     return ctx.render("bind_done", person=person)
+
+
+def with_removal_notice(
+    store: Store, replies: Replies, inbound: Inbound, reply: str | None
+) -> str | None:
+    """The reply, led by a notice the first time an unbound identity writes again.
+
+    `roster unbind` leaves the identity with an empty guest: without a word,
+    the teacher would take it for the bot forgetting their hours. Call inside
+    the message's transaction: the notice is given once.
+    """
+    if reply is None:  # a silent acknowledgement: tell them with the next answer
+        return None
+    removed = store.take_removed_binding(inbound.channel, inbound.user)
+    if removed is None:
+        return reply
+    logger.info("identity told its binding was removed")
+    return replies.render("bind_removed", **removed) + "\n\n" + reply

@@ -154,6 +154,9 @@ class Conversation:
                     reply = drafted[0].write(self.store)
                 else:
                     reply = self._dispatch(inbound)
+                reply = binding.with_removal_notice(
+                    self.store, self.replies, inbound, reply
+                )
                 if inbound.key:
                     self.store.remember_answer(inbound.key, reply)
         except Exception:

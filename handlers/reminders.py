@@ -13,6 +13,8 @@ when a round is due and queues its messages through the outbox.
   oldest of them.
 - A central-school approver (中心校审定) gets each school of the town: teachers
   at target of all teachers, claims waiting for each level.
+- Nobody reviews their own claims, so a reviewer's counts and oldest claim
+  leave them out.
 
 Nobody gets more than one reminder a day: a person in the reminder log for
 the round's day or a later one (of the same season) is left out. That keeps
@@ -34,7 +36,7 @@ from handlers.review import claim_view
 from scoring.numbers import display
 from scoring.standard import PeriodSpan, Standard
 from storage.people import APPROVER, CHECKER, TEACHER
-from storage.reminders import Logged, Member, Standing
+from storage.reminders import Logged, Member, Queue, Standing
 from storage.store import PENDING_APPROVAL, PENDING_CHECK, Store
 
 logger = logging.getLogger(__name__)
@@ -170,13 +172,21 @@ class ReminderBuilder:
             status: self.store.queues_by_school(status)
             for status in (PENDING_CHECK, PENDING_APPROVAL)
         }
+        # Nobody reviews their own claims: a reviewer's reminder leaves them out.
+        reviewer_ids = [m.id for m in (*checkers, *approvers)]
+        own = {
+            status: self.store.own_queues(status, reviewer_ids) for status in waiting
+        }
         reminders = [
-            self._checker(c, rounds[c.school_id], logged, today, waiting)
+            self._checker(
+                c, rounds[c.school_id], logged, today, self._to_check(c, waiting, own)
+            )
             for c in checkers
         ]
         tallies = _tallies(teachers)
         for approver in approvers:
-            rows = _town_rows(approver.town_id, schools, tallies, waiting)
+            mine = {status: _count(own[status], approver.id) for status in own}
+            rows = _town_rows(approver, schools, tallies, waiting, mine)
             reminders.append(
                 self._approver(
                     approver, rounds[approver.school_id], logged, today, rows
@@ -252,10 +262,21 @@ class ReminderBuilder:
             period=_span(standard, today).label, bonus_item=bonus[0] if bonus else None,
         )  # fmt: skip
 
-    def _checker(
-        self, checker: Member, rnd: Round, logged: Logged, today: date, waiting: dict
-    ) -> Reminder | None:
+    def _to_check(self, checker: Member, waiting: dict, own: dict) -> Queue | None:
+        """The claims of the checker's school waiting for a check, but their own."""
         queue = waiting[PENDING_CHECK].get(checker.school_id)
+        if queue is None or checker.id not in own[PENDING_CHECK]:
+            return queue
+        return self.store.queue_without(PENDING_CHECK, checker.school_id, checker.id)
+
+    def _checker(
+        self,
+        checker: Member,
+        rnd: Round,
+        logged: Logged,
+        today: date,
+        queue: Queue | None,
+    ) -> Reminder | None:
         if queue is None or _had(checker, rnd, logged):
             return None
         oldest = claim_view(self.store, self.standards, queue.oldest)
@@ -310,23 +331,27 @@ def _tallies(teachers: list[Member]) -> dict[int, list[int]]:
 
 
 def _town_rows(
-    town_id: int, schools: dict, tallies: dict, waiting: dict
+    approver: Member, schools: dict, tallies: dict, waiting: dict, mine: dict
 ) -> list[SchoolRow]:
-    """Each school of the town with teachers or waiting claims, in roster order."""
+    """Each school of the approver's town with teachers or waiting claims (but
+    the approver's own), in roster order."""
     rows = []
     for school in schools.values():
-        if school.town_id != town_id:
+        if school.town_id != approver.town_id:
             continue
         total, at_target = tallies.get(school.id, (0, 0))
         checking = _count(waiting[PENDING_CHECK], school.id)
         approving = _count(waiting[PENDING_APPROVAL], school.id)
+        if school.id == approver.school_id:
+            checking -= mine[PENDING_CHECK]
+            approving -= mine[PENDING_APPROVAL]
         if total or checking or approving:
             rows.append(SchoolRow(school.name, total, at_target, checking, approving))
     return rows
 
 
-def _count(queues: dict, school_id: int) -> int:
-    queue = queues.get(school_id)
+def _count(queues: dict, key: int) -> int:
+    queue = queues.get(key)
     return queue.count if queue else 0
 
 

@@ -10,6 +10,8 @@ CHECKER = "学校核查"
 APPROVER = "中心校审定"
 ADMIN = "管理员"
 ROLES = (TEACHER, CHECKER, APPROVER, ADMIN)
+# A claim taken back by its teacher: the same state as storage.store.WITHDRAWN.
+_WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,16 @@ class RosterRow:
     role: str
     staff_no: str
     standard: str | None = None
+
+
+@dataclass(frozen=True)
+class StandardSwitch:
+    """A school moving to another standard, and the claims recorded before it."""
+
+    school: str
+    old: str | None  # None: the deployment's default standard
+    new: str
+    claims: int  # claims its teachers recorded under another standard than `new`
 
 
 class PeopleQueries:
@@ -64,6 +76,31 @@ class PeopleQueries:
         if changed:
             self.db["schools"].update(rows[0]["id"], {"standard": standard})
         return self.school_by_id(rows[0]["id"]), changed
+
+    def standard_switch(
+        self, town: str, school: str, standard: str
+    ) -> StandardSwitch | None:
+        """What setting a school's standard would leave behind; None if nothing.
+
+        Teachers see and are reminded of their claims under their school's
+        standard only, so claims recorded under another one drop out of view.
+        Teachers with a standard of their own do not follow the school's.
+        """
+        rows = self.db.execute(
+            "SELECT s.id, s.standard FROM schools s JOIN towns t ON t.id = s.town_id "
+            "WHERE t.name = ? AND s.name = ?",
+            [town, school],
+        ).fetchall()
+        if not rows or rows[0][1] == standard:
+            return None
+        school_id, old = rows[0]
+        claims = self.db.execute(
+            "SELECT COUNT(*) FROM claims c JOIN people p ON p.id = c.person_id "
+            "WHERE p.school_id = ? AND p.standard IS NULL AND c.standard_id != ? "
+            "AND c.status != ?",
+            [school_id, standard, _WITHDRAWN],
+        ).fetchone()[0]
+        return StandardSwitch(school, old, standard, claims) if claims else None
 
     def _town_id(self, town: str) -> int:
         rows = list(self.db.query("SELECT id FROM towns WHERE name = ?", [town]))
@@ -175,6 +212,8 @@ class PeopleQueries:
             "UPDATE identities SET person_id = ? WHERE channel = ? AND external_id = ?",
             [person_id, channel, external_id],
         )
+        # Bound again: nothing left to tell.
+        self._forget_removed_binding(channel, external_id)
         if guest_id == person_id:
             return
         start = self.db.execute(
@@ -190,8 +229,40 @@ class PeopleQueries:
             )
 
     def unbind(self, person_id: int, channel: str | None = None) -> int:
-        """Detach a person's chat identities; returns how many were removed."""
-        where, args = "person_id = ?", [person_id]
+        """Detach a person's chat identities; returns how many were detached.
+
+        Each detached identity is kept in `removed_bindings` with the person's
+        name and school, so that its next answer can say what happened (see
+        take_removed_binding).
+        """
+        where, args = "i.person_id = ?", [person_id]
         if channel:
-            where, args = where + " AND channel = ?", [*args, channel]
-        return self.db.execute(f"DELETE FROM identities WHERE {where}", args).rowcount
+            where, args = where + " AND i.channel = ?", [*args, channel]
+        self.db.execute(
+            "INSERT OR REPLACE INTO removed_bindings "
+            "(channel, external_id, name, school, removed_at) "
+            "SELECT i.channel, i.external_id, p.name, p.school, ? FROM identities i "
+            f"JOIN people p ON p.id = i.person_id WHERE {where}",
+            [self.stamp(), *args],
+        )
+        return self.db.execute(
+            "DELETE FROM identities AS i WHERE " + where, args
+        ).rowcount
+
+    def take_removed_binding(self, channel: str, external_id: str) -> dict | None:
+        """The name and school an identity was unbound from, once; None if not so."""
+        row = self.db.execute(
+            "SELECT name, school FROM removed_bindings "
+            "WHERE channel = ? AND external_id = ?",
+            [channel, external_id],
+        ).fetchone()
+        if row is None:
+            return None
+        self._forget_removed_binding(channel, external_id)
+        return {"name": row[0], "school": row[1]}
+
+    def _forget_removed_binding(self, channel: str, external_id: str) -> None:
+        self.db.execute(
+            "DELETE FROM removed_bindings WHERE channel = ? AND external_id = ?",
+            [channel, external_id],
+        )

@@ -197,6 +197,33 @@ class ReminderQueries:
         ).fetchall()
         return {school_id: Queue(count, oldest) for school_id, count, oldest in rows}
 
+    def own_queues(self, status: str, person_ids: list[int]) -> dict[int, Queue]:
+        """Of some people, each one's own claims in one state: how many, the oldest."""
+        found = {}
+        for chunk in _chunks(sorted(set(person_ids))):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                (person_id, Queue(count, oldest))
+                for person_id, count, oldest in self.db.execute(
+                    "SELECT person_id, COUNT(*), MIN(id) FROM claims "
+                    f"WHERE status = ? AND person_id IN ({marks}) GROUP BY person_id",
+                    [status, *chunk],
+                ).fetchall()
+            )
+        return found
+
+    def queue_without(
+        self, status: str, school_id: int, person_id: int
+    ) -> Queue | None:
+        """A school's claims in one state but one person's own; None if none."""
+        count, oldest = self.db.execute(
+            "SELECT COUNT(*), MIN(c.id) FROM claims c "
+            "JOIN people p ON p.id = c.person_id "
+            "WHERE c.status = ? AND p.school_id = ? AND c.person_id != ?",
+            [status, school_id, person_id],
+        ).fetchone()
+        return Queue(count, oldest) if count else None
+
     # --- the reminder log ------------------------------------------------------------
 
     def reminders_logged(self, seasons: set[date], kinds: tuple[str, ...]) -> Logged:

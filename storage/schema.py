@@ -282,6 +282,12 @@ def _v8_keyed_tables(db: sqlite_utils.Database) -> None:
     # A person's claims are found through (person_id, number); one index less
     # to write with each claim.
     db.execute('DROP INDEX IF EXISTS "idx_claims_person_id_period"')
+    # A chat identity the school unbound, until its next answer says so.
+    db.execute(
+        'CREATE TABLE "removed_bindings" ("channel" TEXT, "external_id" TEXT, '
+        '"name" TEXT, "school" TEXT, "removed_at" TEXT, '
+        'PRIMARY KEY ("channel", "external_id")) WITHOUT ROWID'
+    )
 
 
 MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_rescorings),
