@@ -43,6 +43,8 @@ def queue_prompts(
 
 
 def _prompt(store, standards, replies, reviewer: dict, role: str, waiting) -> int:
+    # A reviewer's own claims wait for someone else.
+    waiting = [w for w in waiting if w.person_id != reviewer["id"]]
     new = store.unprompted(reviewer["id"], [w.claim_id for w in waiting])
     if not new:
         return 0

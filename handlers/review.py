@@ -87,10 +87,13 @@ def queue(ctx: Context, stage: Stage) -> str:
 
 
 def _waiting(ctx: Context, stage: Stage):
+    """The claims waiting for this reviewer: never their own."""
     if ctx.person.role == CHECKER:
-        return ctx.store.waiting(stage.waiting, school_id=ctx.person.school_id)
-    town = ctx.store.school_by_id(ctx.person.school_id).town_id
-    return ctx.store.waiting(stage.waiting, town_id=town)
+        waiting = ctx.store.waiting(stage.waiting, school_id=ctx.person.school_id)
+    else:
+        town = ctx.store.school_by_id(ctx.person.school_id).town_id
+        waiting = ctx.store.waiting(stage.waiting, town_id=town)
+    return [w for w in waiting if w.person_id != ctx.person.id]
 
 
 def _approve(ctx: Context, stage: Stage, which: str) -> str:

@@ -295,3 +295,23 @@ def test_others_are_not_told_anything(town):
 def test_the_conversation_gives_the_notice(town, capsys):
     unbind(town, "张三", "一小", capsys)
     assert "学校已经解除了这个绑定" in town.say("t-zhang", "查询")
+
+
+def test_a_checkers_todo_list_and_prompts_leave_out_his_own_claims(town):
+    own = town.claim("r-yi")
+    other = town.claim("t-li", "听课 10节")
+
+    todo = town.say("r-yi", "待办")
+    assert f"#{other} " in todo and f"#{own} " not in todo
+    town.say("r-yi", "通过 全部")
+    assert town.store.find_claim(own).status == "pending_check"  # not his to pass
+    assert town.store.find_claim(other).status == "pending_approval"
+
+    from handlers.prompts import queue_prompts
+    from handlers.replies import Replies
+    from scoring.standard import load_standards
+
+    town.claim("t-li", "评课 3次")
+    queue_prompts(town.store, load_standards(), Replies())
+    prompts = [row["text"] for row in town.store.db["outbox"].rows]
+    assert prompts and all(f"#{own} " not in text for text in prompts)
