@@ -262,3 +262,10 @@ def test_a_level_for_an_item_without_levels_changes_nothing(conversation):
 def test_a_level_for_an_item_rated_by_level_is_a_change(conversation):
     say(conversation, "公开课 县级 1次")
     assert "#1 公开课 · 市级 · 1次 → 3学时" in say(conversation, "修改 1 市级")
+
+
+def test_a_guests_claims_wait_for_binding_not_for_a_check(conversation):
+    say(conversation, "听课 12节")
+    details = say(conversation, "明细")
+    # Nobody checks a claim before its teacher is on a school's roster.
+    assert "［绑定后交核查］" in details and "［待核查］" not in details
