@@ -177,8 +177,9 @@ class Conversation:
             return None
         with self.store.snapshot() as version:
             person = self.store.find_person(inbound.channel, inbound.user)
-            # A repeated delivery is found under the lock (rarely worth a read here).
-            if person is None:
+            # A repeated delivery (WeChat repeats one it waited 5 s for) is not
+            # worked out again; complete() answers it as before.
+            if person is None or self.store.answered(inbound.key)[0]:
                 return None
             ctx = self.context(inbound, person)
             if command_of(inbound.text, person.role) is not None:

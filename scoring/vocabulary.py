@@ -70,9 +70,13 @@ NUM = NUMBER_PATTERN
 # them (1,000 3-5 3~5 三到五 2.5 5. 1/2 1e3 十几 三分之一 三点五 2^3), so the
 # scan never reads a piece of one (the 5 of -5, the 000 of 1,000, the 一 of
 # 三分之一). numbers.parse_amount decides whether the whole is a number.
-_ATOM = r"(?:[\d零〇一二两俩三四五六七八九十百亿几]|(?<!\d)千|[千万](?!字))"
+# One way only to match each character (千 after a digit and before 字 is the
+# unit 千字): with two, a run of 千 backtracks in 2ⁿ ways.
+_ATOM = r"(?:[\d零〇一二两俩三四五六七八九十百亿几]|(?<!\d)千|(?<=\d)千(?!字)|万(?!字))"
 _GLUE_CHARS = r"\-~.,/⁄^×*÷+"
-_GLUE = rf"(?:\s*[-~到至—]\s*|[{_GLUE_CHARS}]+|分之|点)"
+# Again one way only: a bare - or ~ is a sign ([…]+), a range mark (到, 至, —, or
+# - and ~ between spaces) is the other alternative.
+_GLUE = rf"(?:\s+[-~到至—]\s*|[-~]\s+|[到至—]\s*|[{_GLUE_CHARS}]+|分之|点)"
 # A sign left dangling (5.节, 五+节) still makes the number no plain one.
 RUN = (
     rf"(?:{_ATOM}+(?:{_GLUE}{_ATOM}+|[{_GLUE_CHARS}]*[a-z]+{_ATOM}*)*"

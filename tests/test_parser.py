@@ -8,10 +8,14 @@ kind of reading on its own, with messages that are not in the corpus.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 from fractions import Fraction
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -603,3 +607,37 @@ def test_any_text_gives_claims_of_the_standard_never_dated_ahead(text, sid):
         assert parsed.facts.item in items
         assert parsed.facts.day is None or parsed.facts.day <= TODAY
         assert parsed.facts.quantity >= 0
+
+
+# --- no message takes the parser long -------------------------------------------------
+
+# Run in a child process so that a pattern that backtracks exponentially fails
+# the test by its timeout instead of hanging the run (听课千…千节 once took 9 s
+# for 24 千, twice as long with each more).
+_LONG_RUNS = r"""
+import itertools, sys
+from datetime import date
+from scoring.parser import Parser
+from scoring.standard import load_standards
+chars = "0123456789零〇一二两俩三四五六七八九十百千万亿几半个点分之-~.,/⁄^×*÷+到至—x "
+words = ["节", "次", "县级", "《", "》", "、", "，", "；", "(", ")", "第", "月", "日", "号",
+         "年", "上午", "约", "不到", "听课", "公开课", "全体", "主讲", "a1", "1a"]
+parsers = [Parser(s) for s in load_standards().values()]
+pieces = list(chars) + words + [
+    "".join(p) for p in itertools.permutations("千万点-字节1 ", 2)
+]
+for parser in parsers:
+    for piece in pieces:
+        for text in ("听课" + piece * 60 + "节", piece * 60, "听课" + piece * 30 + "字"):
+            parser.parse(text, date(2026, 12, 3))
+print("done")
+"""
+
+
+def test_long_runs_of_numerals_and_signs_are_read_at_once():
+    result = subprocess.run(
+        [sys.executable, "-c", _LONG_RUNS],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )  # fmt: skip
+    assert result.stdout.strip() == "done", result.stderr
