@@ -297,21 +297,30 @@ MIGRATIONS = [(1, _v1_initial), (2, _v2_questions), (3, _v3_review), (4, _v4_res
 
 def migrate(db: sqlite_utils.Database) -> int:
     """Bring the database to the newest schema; returns its version."""
-    if "migrations" not in db.table_names():
-        db["migrations"].create({"version": int, "applied_at": str}, pk="version")
-    done = {row["version"] for row in db["migrations"].rows}
+    latest = max(v for v, _ in MIGRATIONS)
+    if "migrations" in db.table_names() and db["migrations"].count_where(
+        "version = ?", [latest]
+    ):
+        return latest  # the usual start: nothing to do, nothing to lock
+    # What is done is read inside the write transaction: a process that opened
+    # the file at the same moment may have migrated it meanwhile.
     for version, step in MIGRATIONS:
-        if version in done:
-            continue
-        db.execute("BEGIN")
+        db.execute("BEGIN IMMEDIATE")
         try:
-            step(db)
-            db["migrations"].insert(
-                {"version": version, "applied_at": datetime.now(UTC).isoformat()}
-            )
+            if "migrations" not in db.table_names():
+                db["migrations"].create(
+                    {"version": int, "applied_at": str}, pk="version"
+                )
+            done = db["migrations"].count_where("version = ?", [version])
+            if not done:
+                step(db)
+                db["migrations"].insert(
+                    {"version": version, "applied_at": datetime.now(UTC).isoformat()}
+                )
         except BaseException:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        logger.info("applied schema migration %s", version)
-    return max(v for v, _ in MIGRATIONS)
+        if not done:
+            logger.info("applied schema migration %s", version)
+    return latest

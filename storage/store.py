@@ -94,13 +94,16 @@ class Store(
         path = Path(path)
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        # The busy timeout holds from the first statement: another process may be
+        # switching a new file to WAL or migrating it at this very moment.
+        conn = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=5
+        )
         self.db = sqlite_utils.Database(conn)
         self.db.execute("PRAGMA journal_mode=WAL")
         # WAL with NORMAL keeps commits durable against a crash of the process.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=5000")
         self.db.execute("PRAGMA mmap_size=268435456")
         # Writers queue on a lock file before BEGIN: a waiting process wakes the
         # moment the lock is free, where SQLite's busy handler sleeps and retries.
@@ -108,8 +111,11 @@ class Store(
         if self._lock is not None:
             # Closed with the store even when a caller forgets close().
             weakref.finalize(self, self._lock.close)
-        self.version = migrate(self.db)
         self._depth = 0
+        # Two processes opening an old file at once: one migrates, the other
+        # then finds nothing left to do.
+        with self._locked():
+            self.version = migrate(self.db)
 
     def close(self) -> None:
         self.db.conn.close()
@@ -121,6 +127,18 @@ class Store(
         return self.clock().astimezone(UTC).isoformat(timespec="seconds")
 
     @contextmanager
+    def _locked(self):
+        """This process alone writes (the lock file; nothing for :memory:)."""
+        if self._lock is None:
+            yield
+            return
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+
+    @contextmanager
     def transaction(self):
         """One atomic unit; nested uses join the outer one."""
         if self._depth:
@@ -130,9 +148,7 @@ class Store(
             finally:
                 self._depth -= 1
             return
-        if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_EX)
-        try:
+        with self._locked():
             self.db.execute("BEGIN IMMEDIATE")
             self._depth = 1
             try:
@@ -144,9 +160,6 @@ class Store(
                 self.db.execute("COMMIT")
             finally:
                 self._depth = 0
-        finally:
-            if self._lock is not None:
-                fcntl.flock(self._lock, fcntl.LOCK_UN)
 
     @contextmanager
     def snapshot(self):

@@ -238,7 +238,11 @@ def test_details_undo_delete_and_change(conversation):
     say(conversation, "听课 12节")
     say(conversation, "评课 2次")
     details = say(conversation, "明细")
-    assert "#1 公开课" in details and "#3 评课" in details and "［绑定后交核查］" in details
+    assert (
+        "#1 公开课" in details
+        and "#3 评课" in details
+        and "［绑定后交核查］" in details
+    )
 
     assert "已删除第 3 条" in say(conversation, "撤销")
     assert "已删除第 1 条" in say(conversation, "删除 1")

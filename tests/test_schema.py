@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
 import sqlite_utils
 
 from storage.schema import MIGRATIONS, migrate
@@ -32,3 +39,50 @@ def test_a_version_7_database_keeps_its_message_keys_and_contacts(tmp_path):
         assert migrate(store.db) == store.version  # nothing left to do
     finally:
         store.close()
+
+
+_OPEN_AT = r"""
+import sys, time
+from storage.store import Store
+at = float(sys.argv[2])
+time.sleep(max(0.0, at - time.time()))
+Store(sys.argv[1]).close()
+print("opened")
+"""
+
+
+def _open_together(path, processes=4):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    at = str(time.time() + 1.5)
+    children = [
+        subprocess.Popen([sys.executable, "-c", _OPEN_AT, str(path), at], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]  # fmt: skip
+    return [child.communicate(timeout=60) for child in children]
+
+
+@pytest.mark.parametrize("old", [False, True], ids=["new file", "version 7 file"])
+def test_processes_opening_one_file_at_once_all_start(tmp_path, old):
+    path = tmp_path / "x.db"
+    if old:
+        _version_7(path)
+    results = _open_together(path)
+    assert all(out.strip() == "opened" for out, _ in results), results
+    store = Store(path)
+    try:
+        versions = [r["version"] for r in store.db["migrations"].rows]
+        assert versions == sorted(set(versions))  # each migration ran once
+        assert store.version == max(versions)
+    finally:
+        store.close()
+
+
+def _version_7(path):
+    db = sqlite_utils.Database(path)
+    db["migrations"].create({"version": int, "applied_at": str}, pk="version")
+    for version, step in MIGRATIONS:
+        if version <= 7:
+            step(db)
+            db["migrations"].insert({"version": version, "applied_at": "2026-09-01"})
+    db.conn.close()
