@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import multiprocessing
 import socket
 import sys
 import time
@@ -19,6 +20,8 @@ logger = logging.getLogger(__name__)
 
 # How long `serve` waits for each extra worker of `[server] workers` to listen.
 WORKER_START_SECONDS = 30
+# Workers started again after one stopped, at most, while `serve` runs.
+WORKER_RESTARTS_MOST = 10
 
 # Commands whose output is for a person or a script: only warnings on stderr.
 _QUIET = {
@@ -156,6 +159,8 @@ def _serve(args) -> int:
         # Only once this process holds the port, or each worker fails on it too;
         # announced once every worker listens, so that no client finds only one.
         helpers.extend(_start_workers(config))
+        for process in list(helpers):
+            _watch_worker(config, process, helpers)
         print(f"学时助手 listening on {base_url}{config.server.path}", flush=True)
         print(f"  mode={wechat.mode} standard={config.scoring.standard} "
               f"workers={config.server.workers} "
@@ -206,7 +211,6 @@ def _listen_problem(server, exc: OSError) -> str | None:
 
 def _start_workers(config) -> list:
     """The extra webhook processes of `[server] workers`; they send no pushes."""
-    import multiprocessing
     import signal
 
     if config.server.workers == 1:
@@ -219,8 +223,9 @@ def _start_workers(config) -> list:
                        name=f"worker-{n}"), ready)
         for n, ready in ((n, spawn.Event()) for n in range(1, config.server.workers))
     ]  # fmt: skip
-    for process, _ in started:
+    for process, ready in started:
         process.start()
+        process.ready = ready  # kept as long as the process object (see above)
     deadline = time.monotonic() + WORKER_START_SECONDS
     for process, ready in started:
         while not ready.wait(0.1):
@@ -234,20 +239,63 @@ def _start_workers(config) -> list:
     return [process for process, _ in started]
 
 
+def _watch_worker(config, process, helpers: list) -> None:
+    """Start another worker when one stops while `serve` runs (a crash, a kill)."""
+    loop = asyncio.get_running_loop()
+
+    def stopped() -> None:
+        loop.remove_reader(process.sentinel)
+        process.join(timeout=1)
+        if len(helpers) >= WORKER_RESTARTS_MOST + config.server.workers - 1:
+            logger.error("%s stopped (exit code %s); not started again: it "
+                         "stopped too often", process.name, process.exitcode)  # fmt: skip
+            return
+        logger.error("%s stopped (exit code %s); starting another",
+                     process.name, process.exitcode)  # fmt: skip
+        spawn = multiprocessing.get_context("spawn")
+        ready = spawn.Event()
+        replacement = spawn.Process(target=_worker, args=(config, ready),
+                                    daemon=True, name=process.name)  # fmt: skip
+        replacement.start()
+        # The event must outlive the start: the child opens it by name.
+        replacement.ready = ready
+        helpers.append(replacement)
+        _watch_worker(config, replacement, helpers)
+
+    loop.add_reader(process.sentinel, stopped)
+
+
 def _worker(config, ready) -> None:
-    from bot.app import run_server
     from bot.runtime import build_conversation
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    conversation = build_conversation(config)
+    # Ctrl-C reaches the workers too: they stop quietly, whenever it comes.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(
-            run_server(
-                config, conversation, on_ready=lambda _: ready.set(), background=False
-            )
+        try:
+            conversation = build_conversation(config)
+        except (ConfigError, StandardError) as exc:
+            print(f"配置错误 / config error: {exc}", file=sys.stderr)
+            sys.exit(2)
+        asyncio.run(_serve_while_parent_lives(config, conversation, ready))
+
+
+async def _serve_while_parent_lives(config, conversation, ready) -> None:
+    """Serve until cancelled, or until the `serve` process that started us is gone
+    (killed with -9, say): a worker left alone would keep the port."""
+    from bot.app import run_server
+
+    server = asyncio.ensure_future(
+        run_server(
+            config, conversation, on_ready=lambda _: ready.set(), background=False
         )
+    )
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        asyncio.get_running_loop().add_reader(parent.sentinel, server.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await server
 
 
 def _chat(args) -> int:

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from fractions import Fraction
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -274,3 +277,73 @@ def _toml(config: Config, workers: int) -> str:
         f"[{section}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
         for section, table in values.items()
     )
+
+
+def test_a_dead_worker_is_replaced_and_workers_stop_with_serve(tmp_path):
+    # Left alone, a worker would keep answering on the port with nobody to stop it.
+    port = _free_port()
+    config = Config(
+        server=ServerConfig(host="127.0.0.1", port=port),
+        storage=StorageConfig(database=tmp_path / "xueshi.db"),
+        wechat=WechatConfig(mode="plain", token="workertoken"),
+    )
+    (tmp_path / "config.toml").write_text(_toml(config, workers=2), encoding="utf-8")
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            "--config",
+            str(tmp_path / "config.toml"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as server:
+        try:
+            _wait_for_line(server, "listening on")
+            workers = _workers_of(server.pid)
+            assert len(workers) == 1
+            # A worker that dies is replaced while `serve` runs.
+            os.kill(workers[0], signal.SIGKILL)
+            _wait_for_line(server, "starting another")
+            deadline = time.monotonic() + 15
+            while (
+                _workers_of(server.pid) in ([], workers) and time.monotonic() < deadline
+            ):
+                time.sleep(0.1)
+            workers = _workers_of(server.pid)
+            assert len(workers) == 1 and _alive(workers)
+            server.kill()
+            server.wait(timeout=10)
+            deadline = time.monotonic() + 15
+            while _alive(workers) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert not _alive(workers)
+        finally:
+            server.kill()
+
+
+def _workers_of(parent: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and b"spawn_main" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pids: list[int]) -> bool:
+    alive = False
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        alive = alive or state != "Z"  # a zombie has stopped; its parent is gone
+    return alive
