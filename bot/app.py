@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -213,9 +214,14 @@ async def _forget_answers_regularly(config: Config) -> None:
 
 def _forget_answers(database) -> None:
     store = Store(database)
+    before, after, forgotten = datetime.now(UTC) - ANSWERS_KEPT, "", 0
     try:
-        with store.transaction():
-            forgotten = store.forget_answers(datetime.now(UTC) - ANSWERS_KEPT)
+        while after is not None:
+            # One short write at a time: messages are answered in between.
+            with store.transaction():
+                gone, after = store.forget_answers(before, after)
+            forgotten += gone
+            time.sleep(0.005)
     finally:
         store.close()
     if forgotten:

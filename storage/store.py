@@ -204,12 +204,25 @@ class Store(
             return False, None
         return True, rows[0]["answer"]
 
-    def forget_answers(self, before: datetime) -> int:
-        """Drop the keys (and answers) of messages processed before `before`."""
-        return self.db.execute(
-            "DELETE FROM inbox WHERE created_at < ?",
-            [before.astimezone(UTC).isoformat(timespec="seconds")],
+    def forget_answers(
+        self, before: datetime, after: str = "", keys: int = 2000
+    ) -> tuple[int, str | None]:
+        """Drop the keys (and answers) of messages processed before `before`, among
+        the next `keys` keys after `after`: how many went, and the key to go on
+        from (None at the end). A big inbox is gone through in short steps, so
+        that messages are written in between."""
+        last = self.db.execute(
+            "SELECT max(key) FROM (SELECT key FROM inbox WHERE key > ? "
+            "ORDER BY key LIMIT ?)",
+            [after, keys],
+        ).fetchone()[0]
+        if last is None:
+            return 0, None
+        gone = self.db.execute(
+            "DELETE FROM inbox WHERE key > ? AND key <= ? AND created_at < ?",
+            [after, last, before.astimezone(UTC).isoformat(timespec="seconds")],
         ).rowcount
+        return gone, last
 
     def remember_answer(self, key: str, answer: str | None) -> None:
         # Plain SQL on the hot path: sqlite-utils' insert inspects the table each time.

@@ -86,3 +86,24 @@ def _version_7(path):
             step(db)
             db["migrations"].insert({"version": version, "applied_at": "2026-09-01"})
     db.conn.close()
+
+
+def test_old_message_keys_are_forgotten_a_few_at_a_time(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    store = Store(tmp_path / "x.db")
+    try:
+        now = datetime.now(UTC)
+        rows = [{"key": f"u{n:03d}:1", "answer": "好",
+                 "created_at": (now - timedelta(days=3 if n % 3 else 1)).isoformat()}
+                for n in range(100)]  # fmt: skip
+        store.db["inbox"].insert_all(rows)
+        after, rounds, gone = "", 0, 0
+        while after is not None:
+            done, after = store.forget_answers(now - timedelta(days=2), after, keys=7)
+            gone, rounds = gone + done, rounds + 1
+        kept = {r["key"] for r in store.db["inbox"].rows}
+        assert kept == {f"u{n:03d}:1" for n in range(100) if n % 3 == 0}
+        assert gone == 100 - len(kept) and rounds == 100 // 7 + 2
+    finally:
+        store.close()
