@@ -214,6 +214,8 @@ def _raised(char: str) -> bool:
 
 def _normal_char(char: str) -> str:
     char = _SAME_AS.get(char, char)
+    if unicodedata.category(char) == "Nd" and not char.isascii():
+        return str(unicodedata.decimal(char))  # ٣ (Arabic-Indic) and the like: 3
     if char in _KEPT_SYMBOLS or unicodedata.category(char)[0] not in "SC":
         return char
     return " "

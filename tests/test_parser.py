@@ -641,3 +641,10 @@ def test_long_runs_of_numerals_and_signs_are_read_at_once():
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
     )  # fmt: skip
     assert result.stdout.strip() == "done", result.stderr
+
+
+def test_digits_of_other_scripts_are_read_as_digits():
+    parser = Parser(load_standards()["capped-50"])
+    for text in ("听课 ٣ 节", "听课 ۳ 节", "听课 ३ 节"):  # Arabic, Persian, Devanagari
+        (claim,) = parser.parse(text, date(2026, 12, 3)).claims
+        assert (claim.facts.quantity, claim.facts.unit) == (3, "节")
