@@ -9,6 +9,7 @@ test runs `python -m bot serve` with two real workers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -161,33 +162,35 @@ def _dump(store):
 
 # --- two real worker processes ---------------------------------------------------
 
+
+@contextlib.contextmanager
+def _two_workers(tmp_path):
+    """`python -m bot serve` with two workers, once it says it listens."""
+    config = Config(
+        server=ServerConfig(host="127.0.0.1", port=_free_port()),
+        storage=StorageConfig(database=tmp_path / "xueshi.db"),
+        wechat=WechatConfig(mode="plain", token="workertoken"),
+    )
+    path = tmp_path / "config.toml"
+    path.write_text(_toml(config, workers=2), encoding="utf-8")
+    argv = [sys.executable, "-m", "bot", "serve", "--config", str(path)]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as server:
+        try:
+            _wait_for_line(server, "listening on")
+            yield config, server
+        finally:
+            server.kill()  # whatever the test did; Popen then waits for it
+
+
 TEXTS = ("公开课 县级 1次", "听课 12节", "评课 3次", "读书笔记 2篇", "教学反思 2篇")
 TEACHERS = [f"o{n:027d}" for n in range(4)]
 
 
 def test_two_worker_processes_record_each_claim_once_with_its_own_number(tmp_path):
-    port = _free_port()
-    config = Config(
-        server=ServerConfig(host="127.0.0.1", port=port),
-        storage=StorageConfig(database=tmp_path / "xueshi.db"),
-        wechat=WechatConfig(mode="plain", token="workertoken"),
-    )
-    (tmp_path / "config.toml").write_text(_toml(config, workers=2), encoding="utf-8")
-    with subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            "--config",
-            str(tmp_path / "config.toml"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as server:
+    with _two_workers(tmp_path) as (config, server):
         try:
-            _wait_for_line(server, "listening on")
             replies = asyncio.run(_deliver_all(config))
         finally:
             server.terminate()
@@ -281,28 +284,8 @@ def _toml(config: Config, workers: int) -> str:
 
 def test_a_dead_worker_is_replaced_and_workers_stop_with_serve(tmp_path):
     # Left alone, a worker would keep answering on the port with nobody to stop it.
-    port = _free_port()
-    config = Config(
-        server=ServerConfig(host="127.0.0.1", port=port),
-        storage=StorageConfig(database=tmp_path / "xueshi.db"),
-        wechat=WechatConfig(mode="plain", token="workertoken"),
-    )
-    (tmp_path / "config.toml").write_text(_toml(config, workers=2), encoding="utf-8")
-    with subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            "--config",
-            str(tmp_path / "config.toml"),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    ) as server:
+    with _two_workers(tmp_path) as (config, server):
         try:
-            _wait_for_line(server, "listening on")
             workers = _workers_of(server.pid)
             assert len(workers) == 1
             # A worker that dies is replaced while `serve` runs.

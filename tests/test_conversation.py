@@ -15,13 +15,17 @@ from storage.store import Store
 NOW = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)  # 12:00 in China
 
 
-@pytest.fixture
-def conversation(tmp_path):
+def _conversation(tmp_path, standard: str):
     conv = Conversation(
-        Store(tmp_path / "t.db"), load_standards(), "capped-50", lambda: NOW
+        Store(tmp_path / "t.db"), load_standards(), standard, lambda: NOW
     )
     yield conv
     conv.close()
+
+
+@pytest.fixture
+def conversation(tmp_path):
+    yield from _conversation(tmp_path, "capped-50")
 
 
 def say(conv, text, user="u1", key=None, kind=TEXT, **extra):
@@ -346,11 +350,7 @@ def test_a_claim_that_changes_no_earlier_one_mentions_none(conversation):
 
 @pytest.fixture
 def neijiang(tmp_path):
-    conv = Conversation(
-        Store(tmp_path / "n.db"), load_standards(), "neijiang-hours", lambda: NOW
-    )
-    yield conv
-    conv.close()
+    yield from _conversation(tmp_path, "neijiang-hours")
 
 
 def test_a_new_claim_is_not_taken_as_the_length_a_question_waits_for(neijiang):

@@ -17,12 +17,8 @@ from storage.store import Store
 
 def test_a_version_7_database_keeps_its_message_keys_and_contacts(tmp_path):
     path = tmp_path / "old.db"
+    _version_7(path)
     db = sqlite_utils.Database(path)
-    db["migrations"].create({"version": int, "applied_at": str}, pk="version")
-    for version, step in MIGRATIONS:
-        if version <= 7:
-            step(db)
-            db["migrations"].insert({"version": version, "applied_at": "2026-09-01"})
     db["inbox"].insert({"key": "o1:42", "answer": "好", "created_at": "2026-09-01"})
     db["contacts"].insert(
         {"channel": "oa", "external_id": "o1", "last_inbound_at": "2026-09-01"}
