@@ -68,31 +68,42 @@ class Draft:
     recounted: tuple[tuple[int, Fraction], ...] = ()  # stored claims' new hours
 
     def holds(self, store: Store, channel: str, user: str, now: datetime) -> bool:
-        """Whether the draft, read earlier, is what the database would give now."""
-        if store.find_person(channel, user) != self.person:
-            return False
-        if store.open_question(self.person.id, now) is not None:
-            return False
-        if self.stored is None:
-            return True
+        """Whether the draft, read earlier, is what the database would give now:
+        the same person (whose revision moves with any change to their claims)
+        and still no question open."""
         return (
-            list(self.stored) == store.claims_for(self.person.id, self.period)
-            and store.next_number(self.person.id) == self.new[0].number
+            store.find_person(channel, user) == self.person
+            and store.open_question(self.person.id, now) is None
         )
 
     def write(self, store: Store) -> str:
         person_id = self.person.id
         if self.question is not None:
             store.ask(person_id, *self.question)
-        for claim in self.new:
+        written = [
             # A number taken meanwhile fails the unique (person, number) index.
             store.add_claim(
-                person_id, claim.period, claim.facts, claim.text, claim.standard_id,
-                claim.standard_version, claim.hours_raw, claim.hours_counted,
+                person_id,
+                claim.period,
+                claim.facts,
+                claim.text,
+                claim.standard_id,
+                claim.standard_version,
+                claim.hours_raw,
+                claim.hours_counted,
                 claim.number,
             )  # fmt: skip
+            for claim in self.new
+        ]
         for claim_id, hours in self.recounted:
             store.set_counted(claim_id, hours)
+        if written:
+            # The sender's next message starts from what was just written.
+            hours = dict(self.recounted)
+            stored = [c if c.id not in hours else replace(c, hours_counted=hours[c.id])
+                      for c in self.stored]  # fmt: skip
+            store.kept_claims(person_id, self.period, stored + written,
+                              written[-1].number + 1)  # fmt: skip
         if self.standing is not None:
             store.save_standings([(person_id, self.standing)])
         if self.new:
@@ -147,8 +158,7 @@ def draft(
         return Draft(reply, ctx.person, question=asked)
 
     period_key = period.start.isoformat()
-    stored = ctx.store.claims_for(ctx.person.id, period_key)
-    first = ctx.store.next_number(ctx.person.id)
+    stored, first = ctx.store.claims_of(ctx.person, period_key)
     new = [_new_claim(ctx, c, period_key, _DRAFT_IDS + k, first + k)
            for k, c in enumerate(accepted)]  # fmt: skip
     progress = progress_over(ctx.standard, period.label, stored + new)

@@ -282,6 +282,18 @@ def _v8_keyed_tables(db: sqlite_utils.Database) -> None:
     # A person's claims are found through (person_id, number); one index less
     # to write with each claim.
     db.execute('DROP INDEX IF EXISTS "idx_claims_person_id_period"')
+    # A person's revision moves with any change to their claims: a claim's
+    # answer worked out beforehand still holds if the revision has not moved.
+    db.execute('ALTER TABLE "people" ADD COLUMN "revision" INTEGER NOT NULL DEFAULT 0')
+    for event, people in (
+        ("INSERT", "NEW.person_id"),
+        ("UPDATE", "OLD.person_id, NEW.person_id"),
+        ("DELETE", "OLD.person_id"),
+    ):
+        db.execute(
+            f'CREATE TRIGGER "revision_claim_{event.lower()}" AFTER {event} ON claims '
+            f"BEGIN UPDATE people SET revision = revision + 1 WHERE id IN ({people}); END"
+        )
     # A chat identity the school unbound, until its next answer says so.
     db.execute(
         'CREATE TABLE "removed_bindings" ("channel" TEXT, "external_id" TEXT, '

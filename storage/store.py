@@ -42,6 +42,8 @@ class Person:
     school_id: int | None = None
     staff_no: str | None = None
     school_standard: str | None = None
+    # Moves with every change to the person's claims (schema v8 triggers).
+    revision: int = 0
 
     @property
     def bound(self) -> bool:
@@ -112,6 +114,8 @@ class Store(
             # Closed with the store even when a caller forgets close().
             weakref.finalize(self, self._lock.close)
         self._depth = 0
+        # (person id, period) → (revision, claims, next number); see claims_of.
+        self._claims_seen: dict[tuple[int, str], tuple[int, tuple, int]] = {}
         # Two processes opening an old file at once: one migrates, the other
         # then finds nothing left to do.
         with self._locked():
@@ -393,6 +397,36 @@ class Store(
         rows = self._select("SELECT * FROM claims WHERE id = ?", [claim_id])
         return _claim(rows[0]) if rows else None
 
+    def claims_of(self, person: Person, period: str) -> tuple[list[ClaimRecord], int]:
+        """The person's active claims of a period and their next claim number.
+
+        Kept in this process while the person's revision (read with `person`,
+        in the same transaction or snapshot) says their claims are unchanged:
+        a teacher's claims are read on every message they send.
+        """
+        seen = self._claims_seen.get((person.id, period))
+        if seen is not None and seen[0] == person.revision:
+            return list(seen[1]), seen[2]
+        claims = self.claims_for(person.id, period)
+        number = self.next_number(person.id)
+        self._keep_claims(person.id, period, person.revision, claims, number)
+        return claims, number
+
+    def kept_claims(
+        self, person_id: int, period: str, claims: list, number: int
+    ) -> None:
+        """What this transaction has just written: the claims as claims_of would
+        read them now, under the revision they have now."""
+        revision = self.db.execute(
+            "SELECT revision FROM people WHERE id = ?", [person_id]
+        ).fetchone()[0]
+        self._keep_claims(person_id, period, revision, claims, number)
+
+    def _keep_claims(self, person_id, period, revision, claims, number) -> None:
+        if len(self._claims_seen) >= _CLAIMS_KEPT:
+            del self._claims_seen[next(iter(self._claims_seen))]  # the oldest
+        self._claims_seen[(person_id, period)] = (revision, tuple(claims), number)
+
     def claims_for(self, person_id: int, period: str,
                    states: tuple[str, ...] = ACTIVE_STATES) -> list[ClaimRecord]:  # fmt: skip
         """A person's claims of one period in the given states, oldest first."""
@@ -409,9 +443,12 @@ def _person(row: dict) -> Person:
     return Person(
         row["id"], row["name"], row["role"], row["school"], row["standard"],
         row.get("school_id"), row.get("staff_no"), row.get("school_standard"),
+        row.get("revision", 0),
     )  # fmt: skip
 
 
+# People whose claims a process keeps at once (see Store.claims_of).
+_CLAIMS_KEPT = 20_000
 _CLAIM_FIELDS = tuple(field.name for field in fields(ClaimRecord))
 _CLAIM_COLUMNS = ", ".join(_CLAIM_FIELDS)
 

@@ -330,3 +330,52 @@ def _alive(pids: list[int]) -> bool:
             continue
         alive = alive or state != "Z"  # a zombie has stopped; its parent is gone
     return alive
+
+
+# --- a teacher's claims kept between messages ------------------------------------------
+
+
+def test_the_claims_kept_after_a_message_are_those_the_database_holds(pair):
+    a, _ = pair
+    for text in (
+        "公开课 市级 1次",
+        "10月18日 公开课 县级 1次",
+        "听课 12节",
+        "评课 3次",
+    ):
+        a.handle(message(text))
+        person = a.store.find_person("oa", "u1")
+        kept = a.store.claims_of(person, "2026-09-01")
+        fresh = (
+            a.store.claims_for(person.id, "2026-09-01"),
+            a.store.next_number(person.id),
+        )
+        assert kept == fresh
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "INSERT INTO claims (person_id, number, period, item, facts, status, "
+        "standard_id, hours_raw, hours_counted) SELECT person_id, 99, period, item, "
+        "facts, status, standard_id, hours_raw, hours_counted FROM claims "
+        "WHERE person_id = :p",
+        "UPDATE claims SET status = 'approved' WHERE person_id = :p",
+        "UPDATE claims SET hours_counted = '1' WHERE person_id = :p",
+        "DELETE FROM claims WHERE person_id = :p",
+    ],
+    ids=["insert", "status", "hours", "delete"],
+)
+def test_any_change_to_a_teachers_claims_moves_their_revision(pair, change):
+    a, b = pair
+    a.handle(message("公开课 县级 1次"))
+    before = a.store.find_person("oa", "u1")
+    a.store.claims_of(before, "2026-09-01")  # kept in a's process
+    with b.store.transaction():
+        b.store.db.execute(change, {"p": before.id})
+    after = a.store.find_person("oa", "u1")
+    assert after.revision != before.revision
+    assert a.store.claims_of(after, "2026-09-01") == (
+        a.store.claims_for(after.id, "2026-09-01"),
+        a.store.next_number(after.id),
+    )
