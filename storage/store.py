@@ -102,7 +102,6 @@ class Store(
             str(path), check_same_thread=False, isolation_level=None, timeout=5
         )
         self.db = sqlite_utils.Database(conn)
-        self.db.execute("PRAGMA journal_mode=WAL")
         # WAL with NORMAL keeps commits durable against a crash of the process.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
@@ -116,9 +115,12 @@ class Store(
         self._depth = 0
         # (person id, period) → (revision, claims, next number); see claims_of.
         self._claims_seen: dict[tuple[int, str], tuple[int, tuple, int]] = {}
-        # Two processes opening an old file at once: one migrates, the other
-        # then finds nothing left to do.
+        # Two processes opening a file at once: one switches it to WAL and
+        # migrates it, the other then finds nothing left to do. (Two switching
+        # together would both hold a shared lock and want it alone: SQLite
+        # refuses one of them at once, without waiting.)
         with self._locked():
+            self.db.execute("PRAGMA journal_mode=WAL")
             self.version = migrate(self.db)
 
     def close(self) -> None:
