@@ -177,7 +177,7 @@ class Parse:
 
 
 # Symbols kept because they change what a number says (-5, 3~5, 2^3, 1⁄2).
-_KEPT_SYMBOLS = frozenset("×*《》\n+~^<>=≈±≤≥÷⁄")
+_KEPT_SYMBOLS = frozenset("×*《》\n+~^<>=≈±≤≥÷⁄∞")
 # Dashes and minus signs written for a hyphen-minus; wave dashes for a tilde.
 _SAME_AS = {"−": "-", "–": "-", "‒": "-", "‐": "-", "〜": "~", "∼": "~"}
 
@@ -353,7 +353,7 @@ def _quantity(kind: str, word: str) -> _Quantity | None:
     if kind == "spelled":
         return _Quantity(parse_number(word), "", BARE, text=word)
     if kind == "letters":  # nan节, iii节
-        unit = word.lstrip(string.ascii_lowercase).strip()
+        unit = word.lstrip(string.ascii_lowercase + "∞").strip()
         unit = "小时" if unit == "分钟" else unit
         return _Quantity(None, unit, UNIT_KINDS[unit], text=word)
     if kind == "halfdays":

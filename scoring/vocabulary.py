@@ -107,6 +107,8 @@ _LEVEL_STARTS = "".join({w[0] for w in LEVEL_WORDS})
 _RUN_STARTS = "万亿几"
 _PREFIX_STARTS = "-+~^<>=≈±≤≥÷⁄.负不未少低小将接差大约近至最顶数"
 _LETTERS = string.ascii_lowercase
+# A mark written where a number should be. (A question mark ends a clause.)
+_STAND_INS = "∞"
 _GRADES = r"(?:特等|一等|二等|三等)奖?|优秀奖"
 # 不是县级, 没得一等奖, 不是我主讲: a fact said not to hold is no fact.
 _NEGATED = (
@@ -174,6 +176,7 @@ SCAN_TABLE = (
      rf"(?:\s*(?:多|余|来)?\s*个?\s*(?:{AMOUNT_UNITS})半?(?:\s*{SUFFIX})?)?"),
     ("times", "x×*", rf"(?<![\da-z{_GLUE_CHARS}])[x×*]\s*\d+(?:\.\d+)?"
                      rf"(?![\da-z{_GLUE_CHARS}])"),
-    # nan节, iii节 (Ⅲ): letters where a number should be
-    ("letters", _LETTERS, rf"(?<![a-z\d])[a-z]+\s*(?:分钟|{_UNIT_ALT})"),
+    # nan节, iii节 (Ⅲ), ∞节: letters or a mark where a number should be
+    ("letters", _LETTERS + _STAND_INS,
+     rf"(?<![a-z\d])[a-z{_STAND_INS}]+\s*(?:分钟|{_UNIT_ALT})"),
 )  # fmt: skip

@@ -648,3 +648,8 @@ def test_digits_of_other_scripts_are_read_as_digits():
     for text in ("听课 ٣ 节", "听课 ۳ 节", "听课 ३ 节"):  # Arabic, Persian, Devanagari
         (claim,) = parser.parse(text, date(2026, 12, 3)).claims
         assert (claim.facts.quantity, claim.facts.unit) == (3, "节")
+
+
+def test_an_infinity_where_a_number_should_be_is_asked_about():
+    parse = Parser(load_standards()["capped-50"]).parse("听课 ∞ 节", date(2026, 12, 3))
+    assert not parse.claims and [c.facts.item for c in parse.unclear] == ["observation"]
