@@ -164,11 +164,20 @@ def draft(
     progress = progress_over(ctx.standard, period.label, stored + new)
     lines = [progress.claimed.line(c.id) for c in new]
     # A new claim can take an earlier one's place under a cap (caps go by date).
-    recounted = [
-        (c, progress.claimed.lines[c.id])
-        for c in progress.claims
-        if c.id < _DRAFT_IDS and progress.claimed.lines[c.id].counted != c.hours_counted
-    ]
+    # Stored hours can also be behind for other reasons (a claim deleted, a
+    # reviewer's value): all are brought up to date, and only those this claim
+    # changed are shown.
+    now = progress.claimed.lines
+    stale = [c for c in progress.claims
+             if c.id < _DRAFT_IDS and now[c.id].counted != c.hours_counted]  # fmt: skip
+    recounted = []
+    if stale:
+        before = progress_over(ctx.standard, period.label, stored).claimed.lines
+        recounted = [
+            (c, before[c.id].counted, now[c.id])
+            for c in stale
+            if before[c.id].counted != now[c.id].counted
+        ]
     standing = standing_of(progress, period_key)
     reply = ctx.render(
         "claim_recorded",
@@ -190,7 +199,7 @@ def draft(
         ),
         standing,
         asked,
-        tuple((c.id, ln.counted) for c, ln in recounted),
+        tuple((c.id, now[c.id].counted) for c in stale),
     )
 
 

@@ -368,3 +368,16 @@ def test_a_length_in_a_unit_the_item_does_not_count_is_asked_again(neijiang):
     again = say(neijiang, "3小时", key="k2")
     assert "按天、半天计" in again and "已记录" not in again
     assert "#1 专题讲座 · 1天 → 6学时" in say(neijiang, "1天", key="k3")
+
+
+def test_hours_left_behind_by_a_deletion_are_not_shown_as_the_new_claims_doing(
+    conversation,
+):
+    say(conversation, "11月1日 听课 20节", key="k1")
+    say(conversation, "11月2日 听课 5节", key="k2")  # cut to 0 by the 听课 cap
+    say(conversation, "删除 1", key="k3")  # #2 now counts 1, stored still 0
+    reply = say(conversation, "教学反思 1篇", key="k4")
+
+    assert "随之调整" not in reply  # 教学反思 changed no 听课
+    person = conversation.store.find_person("oa", "u1")
+    assert conversation.store.claim_by_number(person.id, 2).hours_counted == 1
