@@ -161,6 +161,9 @@ class Store(
                 yield
             except BaseException:
                 self.db.execute("ROLLBACK")
+                # Claims kept as written would wait for a revision that can come
+                # back with other claims.
+                self._claims_seen.clear()
                 raise
             else:
                 self.db.execute("COMMIT")

@@ -379,3 +379,21 @@ def test_any_change_to_a_teachers_claims_moves_their_revision(pair, change):
         a.store.claims_for(after.id, "2026-09-01"),
         a.store.next_number(after.id),
     )
+
+
+def test_claims_kept_from_a_rolled_back_write_are_not_used(pair):
+    a, b = pair
+    a.handle(message("公开课 县级 1次"))
+    prepared = a.prepare(message("听课 12节"))
+    person = a.store.find_person("oa", "u1")
+    with pytest.raises(RuntimeError), a.store.transaction():
+        prepared[0].write(a.store)  # keeps #1 and #2 under the revision it wrote
+        raise RuntimeError("the answer could not be kept")
+    # Another process makes as many changes: the revision comes back to the same.
+    b.handle(message("评课 3次"))
+    after = a.store.find_person("oa", "u1")
+    assert after.revision == person.revision + 1
+    assert a.store.claims_of(after, "2026-09-01") == (
+        a.store.claims_for(after.id, "2026-09-01"),
+        a.store.next_number(after.id),
+    )
