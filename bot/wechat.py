@@ -153,7 +153,7 @@ def encode_reply(
         return SUCCESS
 
     created = str(int((now or datetime.now(UTC)).timestamp()))
-    xml = _reply_xml(delivery, content, created)
+    xml = reply_xml(delivery.inbound.user, delivery.account, content, created)
     if delivery.aes_key is None:
         return xml.encode("utf-8")
 
@@ -166,11 +166,13 @@ def cdata(value: str) -> str:
     return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def _reply_xml(delivery: Delivery, content: str, created: str) -> str:
+def reply_xml(user: str, account: str, content: str, created: str) -> str:
+    """A passive text reply to `user` from `account` (an Official Account's or a
+    WeCom corp's id), before any encryption."""
     return (
         "<xml>"
-        f"<ToUserName>{cdata(delivery.inbound.user)}</ToUserName>"
-        f"<FromUserName>{cdata(delivery.account)}</FromUserName>"
+        f"<ToUserName>{cdata(user)}</ToUserName>"
+        f"<FromUserName>{cdata(account)}</FromUserName>"
         f"<CreateTime>{created}</CreateTime>"
         "<MsgType><![CDATA[text]]></MsgType>"
         f"<Content>{cdata(content)}</Content>"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,14 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
 from bot.config import Config
-from bot.wechat import Rejected, Unreadable, _xml_text, cdata, without_forbidden
+from bot.wechat import (
+    Rejected,
+    Unreadable,
+    _nonce,
+    _xml_text,
+    reply_xml,
+    without_forbidden,
+)
 from handlers import inbound as kinds
 from handlers.inbound import Inbound
 
@@ -123,16 +129,8 @@ def encode_reply(
     if not content.strip():
         return ACK
     created = str(int((now or datetime.now(UTC)).timestamp()))
-    xml = (
-        "<xml>"
-        f"<ToUserName>{cdata(delivery.inbound.user)}</ToUserName>"
-        f"<FromUserName>{cdata(delivery.corp_id)}</FromUserName>"
-        f"<CreateTime>{created}</CreateTime>"
-        "<MsgType><![CDATA[text]]></MsgType>"
-        f"<Content>{cdata(content)}</Content>"
-        "</xml>"
-    )
-    nonce = nonce or str(secrets.randbelow(10**10))
+    xml = reply_xml(delivery.inbound.user, delivery.corp_id, content, created)
+    nonce = nonce or _nonce()
     return _crypto(config).encrypt_message(xml, nonce, created).encode("utf-8")
 
 
