@@ -217,26 +217,33 @@ def _start_workers(config) -> list:
         return []
     # A plain `kill` stops the workers too, through the cleanup above.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    spawn = multiprocessing.get_context("spawn")
     started = [
-        (spawn.Process(target=_worker, args=(config, ready), daemon=True,
-                       name=f"worker-{n}"), ready)
-        for n, ready in ((n, spawn.Event()) for n in range(1, config.server.workers))
-    ]  # fmt: skip
-    for process, ready in started:
-        process.start()
-        process.ready = ready  # kept as long as the process object (see above)
+        _spawn_worker(config, f"worker-{n}") for n in range(1, config.server.workers)
+    ]
     deadline = time.monotonic() + WORKER_START_SECONDS
-    for process, ready in started:
-        while not ready.wait(0.1):
+    for process in started:
+        while not process.ready.wait(0.1):
             if not process.is_alive() or time.monotonic() > deadline:
-                for other, _ in started:
+                for other in started:
                     other.terminate()
                 raise ConfigError(
                     f"server.workers: {process.name} did not start listening; "
                     "see its log above"
                 )
-    return [process for process, _ in started]
+    return started
+
+
+def _spawn_worker(config, name: str):
+    """A started worker process; its `ready` event is set once it listens."""
+    spawn = multiprocessing.get_context("spawn")
+    ready = spawn.Event()
+    process = spawn.Process(
+        target=_worker, args=(config, ready), daemon=True, name=name
+    )
+    process.start()
+    # The event must outlive the start: the child opens it by name.
+    process.ready = ready
+    return process
 
 
 def _watch_worker(config, process, helpers: list) -> None:
@@ -252,13 +259,7 @@ def _watch_worker(config, process, helpers: list) -> None:
             return
         logger.error("%s stopped (exit code %s); starting another",
                      process.name, process.exitcode)  # fmt: skip
-        spawn = multiprocessing.get_context("spawn")
-        ready = spawn.Event()
-        replacement = spawn.Process(target=_worker, args=(config, ready),
-                                    daemon=True, name=process.name)  # fmt: skip
-        replacement.start()
-        # The event must outlive the start: the child opens it by name.
-        replacement.ready = ready
+        replacement = _spawn_worker(config, process.name)
         helpers.append(replacement)
         _watch_worker(config, replacement, helpers)
 
