@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from handlers.context import Context
-from handlers.progress import progress_over, standing_of
+from handlers.progress import progress_over, recounted, standing_of
 from scoring.engine import Line, ScoringError, score_claim
 from scoring.facts import Facts
 from scoring.numbers import parse_number
@@ -170,20 +170,16 @@ def draft(
     now = progress.claimed.lines
     stale = [c for c in progress.claims
              if c.id < _DRAFT_IDS and now[c.id].counted != c.hours_counted]  # fmt: skip
-    recounted = []
+    moved = []
     if stale:
-        before = progress_over(ctx.standard, period.label, stored).claimed.lines
-        recounted = [
-            (c, before[c.id].counted, now[c.id])
-            for c in stale
-            if before[c.id].counted != now[c.id].counted
-        ]
+        before = progress_over(ctx.standard, period.label, stored).claimed
+        moved = recounted(progress, before)
     standing = standing_of(progress, period_key)
     reply = ctx.render(
         "claim_recorded",
         recorded=[Recorded(c.number, claim, line)
                   for c, claim, line in zip(new, accepted, lines, strict=True)],
-        recounted=recounted,
+        recounted=moved,
         problems=problems,
         question=question,
         p=progress,

@@ -172,6 +172,27 @@ def progress_over(standard: Standard, period_label: str, claims: list) -> Progre
     return Progress(standard, period_label, claimed, approved, tuple(claims))
 
 
+def recounted(progress: Progress, before: Ledger, acted: int | None = None) -> list:
+    """(claim, hours before, line now) for each claim a change moved under the caps,
+    other than the one acted on."""
+    now = progress.claimed.lines
+    return [
+        (c, before.lines[c.id].counted, now[c.id])
+        for c in progress.claims
+        if c.id != acted
+        and c.id in before.lines
+        and before.lines[c.id].counted != now[c.id].counted
+    ]
+
+
+def keep_counted(store: Store, progress: Progress) -> None:
+    """Store what each claim counts now, where the stored hours are behind."""
+    for c in progress.claims:
+        counted = progress.claimed.lines[c.id].counted
+        if counted != c.hours_counted:
+            store.set_counted(c.id, counted)
+
+
 def standing_of(progress: Progress, period_key: str) -> Standing:
     """What reminders need of a person's progress: totals, gap and the best rooms."""
     standard = progress.standard

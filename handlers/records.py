@@ -11,7 +11,7 @@ import re
 
 from handlers.claim import problem_of
 from handlers.context import Context
-from handlers.progress import current_progress
+from handlers.progress import current_progress, keep_counted, recounted
 from scoring.engine import score_claim
 from scoring.parser import ParsedClaim, normalize, read_qualifiers
 from scoring.questions import question_for
@@ -88,7 +88,7 @@ def change(ctx: Context) -> str:
         return _how(ctx, "修改", claim)
     facts, ignored = _corrected(ctx, claim, match.group("rest"))
     if facts is None:
-        return ctx.render("record_change_unread", claim=claim, ignored=sorted(ignored))
+        return ctx.render("record_change_unread", claim=claim, ignored=ignored)
     question = question_for(ctx.standard, facts)
     if question:
         return ctx.render("record_change_unread", claim=claim, q=question)
@@ -101,18 +101,21 @@ def change(ctx: Context) -> str:
             "claim_problems", problems=[problem], question=None, changing=number
         )
     hours = score_claim(ctx.standard, facts).hours
+    before = current_progress(ctx).claimed
     ctx.store.change_claim(claim.id, facts, ctx.inbound.text, hours)
     if claim.status == RETURNED:  # corrected after a return: back to the school
         ctx.store.set_status(claim.id, PENDING_CHECK)
-    ctx.store.log_decision(claim.id, ctx.person.id, "change", claim.status, PENDING_CHECK,
-                           claim.hours_counted, hours)  # fmt: skip
     progress = current_progress(ctx)
     line = progress.claimed.line(claim.id)
-    ctx.store.set_counted(claim.id, line.counted)
+    keep_counted(ctx.store, progress)
+    # The audit shows what the claim counts, after the caps, as the teacher is told.
+    ctx.store.log_decision(claim.id, ctx.person.id, "change", claim.status, PENDING_CHECK,
+                           claim.hours_counted, line.counted)  # fmt: skip
     logger.info("person %s changed claim %s", ctx.person.id, claim.number)
     return ctx.render(
-        "record_changed", number=number, facts=facts, line=line, p=progress
-    )
+        "record_changed", number=number, facts=facts, line=line, p=progress,
+        recounted=recounted(progress, before, claim.id),
+    )  # fmt: skip
 
 
 def rest_of(match) -> str:
@@ -121,19 +124,22 @@ def rest_of(match) -> str:
 
 def _corrected(ctx: Context, claim: ClaimRecord, rest: str):
     """New facts: a whole new claim if the text names an item, else changed qualifiers
-    (None if none), and the facts said that the item is not rated by."""
+    (None if none), and the facts said that the item is not rated or counted by."""
     parse = ctx.parser.parse(rest, ctx.today)
     if parse.claims:
         new: ParsedClaim = parse.claims[0]
         day = new.facts.day or claim.facts.day
-        return new.facts.with_(day=day), set()
+        return new.facts.with_(day=day), {}
     said = read_qualifiers(normalize(rest))
     item = ctx.standard.item(claim.facts.item)
     # 县级 on an item not rated by level changes nothing: it is not taken as a change.
     used = {*item.needs, *(k for f in item.factors for k, _ in f.when),
             *(k for k, _ in item.defaults), *_ALWAYS_CHANGEABLE}  # fmt: skip
+    if said.get("unit") not in (None, "", item.measure, *dict(item.convert)):
+        used = used - {"quantity", "unit"}  # 24节 for a claim counted in 次
     kept = {key: value for key, value in said.items() if key in used}
-    return (claim.facts.with_(**kept) if kept else None), said.keys() - kept.keys()
+    ignored = {key: value for key, value in said.items() if key not in kept}
+    return (claim.facts.with_(**kept) if kept else None), ignored
 
 
 # Facts every claim has, whatever its item is rated by.
@@ -172,9 +178,13 @@ def _how(ctx: Context, action: str, claim: ClaimRecord | None = None) -> str:
 def _withdraw(ctx: Context, claim: ClaimRecord) -> str:
     if claim.status not in (PENDING_CHECK, RETURNED):
         return ctx.render("record_locked", claim=claim, action="删除")
+    before = current_progress(ctx).claimed
     ctx.store.decide(claim.id, ctx.person.id, "withdraw", WITHDRAWN, hours_after=0)
     logger.info("person %s withdrew claim %s", ctx.person.id, claim.number)
-    return ctx.render("record_withdrawn", claim=claim, p=current_progress(ctx))
+    progress = current_progress(ctx)
+    keep_counted(ctx.store, progress)
+    return ctx.render("record_withdrawn", claim=claim, p=progress,
+                      recounted=recounted(progress, before))  # fmt: skip
 
 
 def _words(ctx: Context) -> str:

@@ -269,3 +269,37 @@ def test_a_guests_claims_wait_for_binding_not_for_a_check(conversation):
     details = say(conversation, "明细")
     # Nobody checks a claim before its teacher is on a school's roster.
     assert "［绑定后交核查］" in details and "［待核查］" not in details
+
+
+def test_a_unit_the_item_is_not_counted_in_changes_nothing(conversation):
+    say(conversation, "公开课 县级 1次")
+    reply = say(conversation, "修改 1 24节")
+    assert "「公开课」按次计，不按“节”记，第 1 条没有修改" in reply
+    assert "#1 公开课 · 县级 · 1次 → 2学时" in say(conversation, "明细")
+
+
+def test_the_audit_of_a_change_keeps_the_hours_after_the_caps(conversation):
+    say(conversation, "公开课 县级 1次")
+    assert "本应 48学时" in say(conversation, "修改 1 24次")
+    person = conversation.store.find_person("oa", "u1")
+    claim = conversation.store.claim_by_number(person.id, 1)
+    (decision,) = conversation.store.decisions(claim.id)
+    assert (decision["hours_before"], decision["hours_after"]) == ("2", "4")
+
+
+def test_a_deletion_says_which_earlier_claims_it_moved(conversation):
+    say(conversation, "11月1日 听课 20节")
+    say(conversation, "11月2日 听课 5节")  # cut to 0 by the 听课 cap
+    reply = say(conversation, "删除 1")
+    assert "#2 听课 · 5节：0 → 1学时" in reply
+    person = conversation.store.find_person("oa", "u1")
+    assert conversation.store.claim_by_number(person.id, 2).hours_counted == 1
+
+
+def test_a_change_says_which_other_claims_it_moved(conversation):
+    say(conversation, "公开课 市级 1次")
+    say(conversation, "10月18日 公开课 县级 1次")  # #1: 3 → 2
+    reply = say(conversation, "修改 2 2次")
+    assert "#2 公开课 · 县级 · 2次 → 4学时" in reply
+    assert "#1 公开课 · 市级 · 1次：2 → 0学时" in reply
+    assert "随之调整" not in say(conversation, "修改 2 县级")  # nothing moved
