@@ -133,12 +133,13 @@ def _return(ctx: Context, stage: Stage, claim_id: int, reason: str) -> str:
                           refused=[(claim_id, refusal)], left=None)  # fmt: skip
     if not reason:
         return ctx.render("review_need_reason", claim_id=claim_id)
+    # Shown as it stood: what it counted until now, not the 0 of a returned claim.
+    view = _view(ctx, claim_id)
     ctx.store.decide(claim_id, ctx.person.id, "return", RETURNED, reason=reason,
                      hours_after=Fraction(0))  # fmt: skip
     _notify(ctx, claim_id, "return", stage, reason)
-    return ctx.render("review_done", action="return", stage=stage,
-                      done=[_view(ctx, claim_id)], refused=[],
-                      left=len(_waiting(ctx, stage)), reason=reason)  # fmt: skip
+    return ctx.render("review_done", action="return", stage=stage, done=[view],
+                      refused=[], left=len(_waiting(ctx, stage)), reason=reason)  # fmt: skip
 
 
 def _adjust(

@@ -164,7 +164,9 @@ def test_return_correct_and_resubmit(town):
     bind_all(conv)
     say(conv, "t1", "公开课 县级 1次")
     assert "退回需要写明理由" in say(conv, "r1", "退回 1")
-    assert "已退回（材料不全）" in say(conv, "r1", "退回 1 材料不全")
+    returned = say(conv, "r1", "退回 1 材料不全")
+    # The reviewer sees what the claim counted, not the 0 of a returned claim.
+    assert "已退回（材料不全）" in returned and "→ 2学时" in returned
     assert "材料不全" in pushes(conv, "张三")[-1]
     assert "已修改" in say(conv, "t1", "修改 1 公开课 校级 1次")
     assert "待核查" in say(conv, "t1", "明细")
